@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+
+/** Every sub-command, loaded on demand so that `coral-pipe inspect` does not load MQTT or LiteRT. */
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+function printHelp(): void {
+  process.stdout.write('usage: coral-pipe COMMAND [options]\n\ncommands:\n');
+  for (const name of Object.keys(commands)) process.stdout.write(`  ${name}\n`);
+  process.stdout.write('\n`coral-pipe help COMMAND` shows the options of one command.\n');
+}
+
+/** Errors print as one line naming the problem, so a user sees what to fix rather than a stack. */
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    printHelp();
+    return name === undefined ? 2 : 0;
+  }
+  if (name === 'help') {
+    const load = rest[0] === undefined ? undefined : commands[rest[0]];
+    if (!load) {
+      printHelp();
+      return 0;
+    }
+    const command = await load();
+    process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`coral-pipe: unknown command "${name}"; run \`coral-pipe help\` for the list\n`);
+    return 2;
+  }
+  const command = await load();
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`coral-pipe ${name}: ${err.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`coral-pipe ${name}: ${describe(err)}\n`);
+    if (process.env.CORAL_PIPE_DEBUG) console.error(err);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
