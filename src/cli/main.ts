@@ -4,6 +4,15 @@ import { UsageError } from './command.js';
 
 /** Every sub-command, loaded on demand so that `coral-pipe inspect` does not load MQTT or LiteRT. */
 const commands: Record<string, () => Promise<Command>> = {
+  segment: async () => (await import('./commands/segment.js')).default,
+  'check-chain': async () => (await import('./commands/check-chain.js')).default,
+  verify: async () => (await import('./commands/verify.js')).default,
+  run: async () => (await import('./commands/run.js')).default,
+  'check-config': async () => (await import('./commands/check-config.js')).default,
+  daemon: async () => (await import('./commands/daemon.js')).default,
+  devices: async () => (await import('./commands/devices.js')).default,
+  classify: async () => (await import('./commands/classify.js')).default,
+  inspect: async () => (await import('./commands/inspect.js')).default,
 };
 
 function printHelp(): void {

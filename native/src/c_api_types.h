@@ -1,0 +1,79 @@
+// The few declarations of the libedgetpu C API (edgetpu_c.h) and the TensorFlow Lite C API
+// (tensorflow/lite/c/c_api.h) this addon calls, written out here so that the addon builds on any
+// machine without those headers; the libraries themselves are opened with dlopen at run time.
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+// ---- libedgetpu ----
+enum edgetpu_device_type { EDGETPU_APEX_PCI = 0, EDGETPU_APEX_USB = 1 };
+struct edgetpu_device {
+  enum edgetpu_device_type type;
+  const char* path;
+};
+struct edgetpu_option {
+  const char* name;
+  const char* value;
+};
+typedef struct TfLiteDelegate TfLiteDelegate;
+
+typedef struct edgetpu_device* (*edgetpu_list_devices_fn)(size_t* num_devices);
+typedef void (*edgetpu_free_devices_fn)(struct edgetpu_device* dev);
+typedef TfLiteDelegate* (*edgetpu_create_delegate_fn)(enum edgetpu_device_type type, const char* name,
+                                                      const struct edgetpu_option* options,
+                                                      size_t num_options);
+typedef void (*edgetpu_free_delegate_fn)(TfLiteDelegate* delegate);
+typedef void (*edgetpu_verbosity_fn)(int verbosity);
+typedef const char* (*edgetpu_version_fn)(void);
+
+// ---- TensorFlow Lite C API ----
+typedef struct TfLiteModel TfLiteModel;
+typedef struct TfLiteInterpreterOptions TfLiteInterpreterOptions;
+typedef struct TfLiteInterpreter TfLiteInterpreter;
+typedef struct TfLiteTensor TfLiteTensor;
+typedef int TfLiteStatus;  // enum; kTfLiteOk == 0
+typedef int TfLiteType;    // enum; values mapped to names in the TypeScript wrapper
+typedef struct {
+  float scale;
+  int32_t zero_point;
+} TfLiteQuantizationParams;
+typedef void (*TfLiteErrorReporter)(void* user_data, const char* format, va_list args);
+
+typedef const char* (*TfLiteVersion_fn)(void);
+typedef TfLiteModel* (*TfLiteModelCreate_fn)(const void* model_data, size_t model_size);
+typedef void (*TfLiteModelDelete_fn)(TfLiteModel* model);
+typedef TfLiteInterpreterOptions* (*TfLiteInterpreterOptionsCreate_fn)(void);
+typedef void (*TfLiteInterpreterOptionsDelete_fn)(TfLiteInterpreterOptions* options);
+typedef void (*TfLiteInterpreterOptionsSetNumThreads_fn)(TfLiteInterpreterOptions* options,
+                                                         int32_t num_threads);
+typedef void (*TfLiteInterpreterOptionsAddDelegate_fn)(TfLiteInterpreterOptions* options,
+                                                       TfLiteDelegate* delegate);
+typedef void (*TfLiteInterpreterOptionsSetErrorReporter_fn)(TfLiteInterpreterOptions* options,
+                                                            TfLiteErrorReporter reporter,
+                                                            void* user_data);
+typedef TfLiteInterpreter* (*TfLiteInterpreterCreate_fn)(const TfLiteModel* model,
+                                                         const TfLiteInterpreterOptions* options);
+typedef void (*TfLiteInterpreterDelete_fn)(TfLiteInterpreter* interpreter);
+typedef TfLiteStatus (*TfLiteInterpreterAllocateTensors_fn)(TfLiteInterpreter* interpreter);
+typedef int32_t (*TfLiteInterpreterGetInputTensorCount_fn)(const TfLiteInterpreter* interpreter);
+typedef TfLiteTensor* (*TfLiteInterpreterGetInputTensor_fn)(const TfLiteInterpreter* interpreter,
+                                                            int32_t input_index);
+typedef int32_t (*TfLiteInterpreterGetOutputTensorCount_fn)(const TfLiteInterpreter* interpreter);
+typedef const TfLiteTensor* (*TfLiteInterpreterGetOutputTensor_fn)(
+    const TfLiteInterpreter* interpreter, int32_t output_index);
+typedef TfLiteStatus (*TfLiteInterpreterInvoke_fn)(TfLiteInterpreter* interpreter);
+typedef TfLiteType (*TfLiteTensorType_fn)(const TfLiteTensor* tensor);
+typedef int32_t (*TfLiteTensorNumDims_fn)(const TfLiteTensor* tensor);
+typedef int32_t (*TfLiteTensorDim_fn)(const TfLiteTensor* tensor, int32_t dim_index);
+typedef size_t (*TfLiteTensorByteSize_fn)(const TfLiteTensor* tensor);
+typedef const char* (*TfLiteTensorName_fn)(const TfLiteTensor* tensor);
+typedef TfLiteQuantizationParams (*TfLiteTensorQuantizationParams_fn)(const TfLiteTensor* tensor);
+typedef TfLiteStatus (*TfLiteTensorCopyFromBuffer_fn)(TfLiteTensor* tensor, const void* input_data,
+                                                      size_t input_data_size);
+typedef TfLiteStatus (*TfLiteTensorCopyToBuffer_fn)(const TfLiteTensor* tensor, void* output_data,
+                                                    size_t output_data_size);
+}

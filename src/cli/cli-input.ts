@@ -1,0 +1,38 @@
+/** Reading a command's arguments and input files, with the errors a user can act on. */
+import { readFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './command.js';
+
+/** `parseArgs`, with its unknown-option and missing-value errors turned into UsageError. */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    throw err;
+  }
+}
+
+export class InputFileError extends Error {
+  override name = 'InputFileError';
+}
+
+/** The bytes of `file`; `what` says what it should be ("model", "image"). */
+export async function readInputFile(file: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new InputFileError(`cannot read ${what} file ${file}: ${reason}`, { cause: err });
+  }
+}
+
+/** Runs `work`; an error it throws gets `FILE: ` put before its message, so the user sees which input. */
+export async function aboutFile<T>(file: string, work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof Error && !err.message.includes(file)) err.message = `${file}: ${err.message}`;
+    throw err;
+  }
+}

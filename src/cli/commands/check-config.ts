@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { ConfigError, formatProblem } from '../../daemon/config-error.js';
+import { loadConfig } from '../../daemon/config-load.js';
+import { configJsonSchemaText } from '../../daemon/config-schema.js';
+
+/** Validates a daemon config without starting anything, for editors, CI and systemd's ExecStartPre=. */
+const checkConfig: Command = {
+  name: 'check-config',
+  summary: 'Validate a daemon config file (YAML or JSON) without starting the daemon',
+  usage: 'coral-pipe check-config FILE\n       coral-pipe check-config --schema   (print the JSON Schema of the config)',
+  async run(argv) {
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { schema: { type: 'boolean', default: false } },
+    });
+    if (values.schema) {
+      if (positionals.length > 0) throw new UsageError('--schema takes no file');
+      process.stdout.write(configJsonSchemaText());
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('give exactly one config file');
+    const file = positionals[0]!;
+    try {
+      const config = await loadConfig(file);
+      const cameras = Object.keys(config.cameras).length;
+      process.stdout.write(`${file}: ok (node ${config.node}, ${cameras} camera${cameras === 1 ? '' : 's'})\n`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // One line per problem, each already naming file:line, the field and what was expected.
+      for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+      return 1;
+    }
+  },
+};
+export default checkConfig;

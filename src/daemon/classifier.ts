@@ -1,0 +1,48 @@
+/**
+ * What the daemon needs from a model: bytes of one frame in, top-k out. The real one runs sharp and a
+ * PipelinedModelRunner; tests use a fake. One instance serves every camera; a config reload builds a
+ * new one beside the old and closes the old once its frames are answered.
+ */
+import type { Logger } from 'pino';
+import type { DaemonConfig } from './config-load.js';
+
+export interface Crop {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface Prediction {
+  readonly index: number;
+  readonly label: string;
+  readonly score: number;
+}
+
+export interface Classification {
+  readonly top: readonly Prediction[];
+  /** Decode, crop, resize and conversion time. */
+  readonly decodeMs: number;
+  /** Time in the pipeline. */
+  readonly inferenceMs: number;
+}
+
+export interface ClassifierInfo {
+  readonly model: { readonly name: string; readonly hash: string };
+  readonly segments: number;
+  /** Device ids per segment (more than one = replicas). */
+  readonly devices: readonly (readonly string[])[];
+}
+
+export interface FrameClassifier {
+  readonly info: ClassifierInfo;
+  /** Rejects with a message that says what is wrong with the image or the pipeline. */
+  classify(image: Buffer, crop?: Crop): Promise<Classification>;
+  /** Per-segment latency, queue depth and device health for the stats topic; JSON-serialisable. */
+  stats(): Record<string, unknown>;
+  /** Waits for accepted frames, then frees the pipeline. */
+  close(): Promise<void>;
+}
+
+/** Builds the classifier a config asks for; rejects (leaving nothing running) if it cannot. */
+export type ClassifierFactory = (config: DaemonConfig, log: Logger) => Promise<FrameClassifier>;

@@ -1,0 +1,431 @@
+/**
+ * The appliance daemon: frames in over MQTT, one classifier (pipeline) for every camera, results out.
+ * Each camera keeps only its newest waiting frame; at most `limits.queueDepth` frames are in the
+ * pipeline at once, taken from the cameras in turn. Bad frames become error events and never stop
+ * other cameras. systemd hears READY once the pipeline is built and MQTT is up, and WATCHDOG only
+ * while frames keep completing (or nothing is waiting), so a hung accelerator gets the service restarted.
+ */
+import type { Logger } from 'pino';
+import type { Notifier } from '../systemd/notify.js';
+import type { ClassifierFactory, FrameClassifier } from './classifier.js';
+import type { CameraConfig } from './config-schema.js';
+import { ConfigError, formatProblem } from './config-error.js';
+import { loadConfig, type DaemonConfig } from './config-load.js';
+import { BadFrameError, parseFrame, type Frame } from './frame-intake.js';
+import { FrameSlot } from './frame-slot.js';
+import { MqttSession, type IncomingMessage, type PublishProperties, type SessionStats } from './mqtt-session.js';
+import { frameSubscription, topicsFor, type Topics } from './topics.js';
+
+interface Counters {
+  received: number;
+  answered: number;
+  expired: number;
+  errors: number;
+  /** Taken from the slot's own count at each stats tick. */
+  dropped: number;
+}
+
+class Camera {
+  readonly slot: FrameSlot<Frame & { sequence: number }>;
+  readonly totals: Counters = { received: 0, answered: 0, expired: 0, errors: 0, dropped: 0 };
+  /** Totals at the last stats tick, for per-interval rates. */
+  lastTick: Counters = { ...this.totals };
+  nextSequence = 1;
+  lastErrorLog = -Infinity;
+  suppressedErrors = 0;
+
+  constructor(
+    readonly id: string,
+    readonly config: CameraConfig,
+    defaultPolicy: 'newest' | 'oldest',
+  ) {
+    this.slot = new FrameSlot(config.dropPolicy ?? defaultPolicy);
+  }
+}
+
+export interface DaemonOptions {
+  readonly config: DaemonConfig;
+  readonly createClassifier: ClassifierFactory;
+  readonly log: Logger;
+  /** systemd notification; without one the daemon runs the same, unsupervised. */
+  readonly notifier?: Notifier;
+}
+
+/** What a reload did, also published on the events topic. */
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  /** Why the new config was refused (the old one keeps running). */
+  readonly errors?: readonly string[];
+  /** Whether a new pipeline was built and swapped in. */
+  readonly swappedModel?: boolean;
+  /** Changed fields that only take effect on restart (the MQTT connection is never dropped by a reload). */
+  readonly needsRestart?: readonly string[];
+}
+
+/** Fields whose change needs a new classifier. */
+const classifierFields = (c: DaemonConfig) =>
+  JSON.stringify([c.model, c.devices, c.topK, c.scoreThreshold, c.limits.maxImagePixels, c.limits.queueDepth]);
+
+export interface CameraStats {
+  readonly fps: number;
+  readonly droppedFps: number;
+  readonly expired: number;
+  readonly errors: number;
+}
+
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export class Daemon {
+  private readonly session: MqttSession;
+  private readonly topics: Topics;
+  private cameras = new Map<string, Camera>();
+  private cameraOfTopic = new Map<string, Camera>();
+  private reloading: Promise<unknown> = Promise.resolve();
+  private statsTimer: NodeJS.Timeout | undefined;
+  private turn = 0;
+  private inFlight = 0;
+  private completed = 0;
+  private stopping = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = new Date();
+  private lastStatsAt = performance.now();
+  private statusLine = '';
+
+  private constructor(
+    private config: DaemonConfig,
+    private classifier: FrameClassifier,
+    private readonly options: DaemonOptions,
+  ) {
+    this.topics = topicsFor(config.mqtt.topicPrefix, config.node);
+    this.setCameras(config);
+    const m = config.mqtt;
+    this.session = new MqttSession({
+      url: m.url,
+      clientId: m.clientId,
+      ...(m.username !== undefined && { username: m.username }),
+      ...config.secrets,
+      keepalive: m.keepalive,
+      availabilityTopic: this.topics.availability,
+      subscriptions: this.subscriptions(),
+      reconnectMinMs: m.reconnectMinMs,
+      reconnectMaxMs: m.reconnectMaxMs,
+      maxBufferedMessages: m.maxBufferedMessages,
+      log: options.log,
+      onMessage: (message) => this.onMessage(message),
+    });
+  }
+
+  /** Builds the pipeline, connects to MQTT, then tells systemd it is ready. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config, log } = options;
+    const classifier = await options.createClassifier(config, log);
+    const daemon = new Daemon(config, classifier, options);
+    daemon.publishStatus();
+    await daemon.session.start();
+    daemon.statusLine = daemon.describe(0, 0);
+    options.notifier?.ready(daemon.statusLine);
+    log.info({ event: 'ready', node: config.node, cameras: daemon.cameras.size, ...classifier.info }, 'daemon ready');
+    daemon.startStatsTimer();
+    const watchdogMs = options.notifier?.watchdogIntervalMs;
+    if (watchdogMs !== undefined) {
+      let lastCompleted = 0;
+      daemon.timers.push(
+        setInterval(() => {
+          // Progress, or nothing to do: both mean the pipeline is not stuck.
+          if (daemon.completed > lastCompleted || daemon.inFlight === 0) options.notifier!.watchdog();
+          else log.warn({ event: 'watchdog-withheld', inFlight: daemon.inFlight }, 'no frame completed since the last watchdog tick');
+          lastCompleted = daemon.completed;
+        }, watchdogMs),
+      );
+    }
+    return daemon;
+  }
+
+  /** Stops taking frames, answers those already in the pipeline, says `stopped`, disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.statsTimer);
+    this.options.notifier?.stopping('stopping');
+    await this.reloading;
+    await this.classifier.close();
+    await this.session.stop();
+    this.options.log.info({ event: 'stopped' }, 'daemon stopped');
+  }
+
+  /**
+   * Re-reads the config file (SIGHUP, or the file changed) and applies it. An invalid config or a
+   * pipeline that fails to build is refused with the reason in the log, on the events topic and in the
+   * systemd status, and the running pipeline keeps serving. Reloads run one at a time.
+   */
+  reloadFile(): Promise<ReloadOutcome> {
+    const run = this.reloading.then(() => this.reload());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reload(): Promise<ReloadOutcome> {
+    const log = this.options.log;
+    if (this.stopping) return { ok: false, errors: ['daemon is stopping'] };
+    let next: DaemonConfig;
+    try {
+      next = await loadConfig(this.config.file);
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [String((err as Error).message)];
+      return this.refuse(errors);
+    }
+    // The connection stays as it is: changes to it wait for a restart.
+    const needsRestart = [
+      ...(JSON.stringify(next.mqtt) !== JSON.stringify(this.config.mqtt) || JSON.stringify(next.secrets) !== JSON.stringify(this.config.secrets) ? ['mqtt'] : []),
+      ...(next.node !== this.config.node ? ['node'] : []),
+    ];
+    const applied: DaemonConfig = { ...next, mqtt: this.config.mqtt, node: this.config.node, secrets: this.config.secrets };
+    let swappedModel = false;
+    if (classifierFields(applied) !== classifierFields(this.config)) {
+      let built: FrameClassifier;
+      try {
+        built = await this.options.createClassifier(applied, log);
+      } catch (err) {
+        return this.refuse([`new pipeline failed to build: ${(err as Error).message}`]);
+      }
+      if (this.stopping) {
+        await built.close();
+        return { ok: false, errors: ['daemon is stopping'] };
+      }
+      // The swap is this one assignment: frames already taken stay with the old classifier, which
+      // close() lets finish before freeing it.
+      const old = this.classifier;
+      this.classifier = built;
+      swappedModel = true;
+      void old.close().catch((err: Error) => log.warn({ event: 'reload', err: err.message }, 'closing the old pipeline failed'));
+    }
+    this.config = applied;
+    this.setCameras(applied);
+    await this.session.setSubscriptions(this.subscriptions());
+    this.startStatsTimer();
+    log.level = applied.log.level;
+    this.publishStatus();
+    const outcome: ReloadOutcome = { ok: true, swappedModel, ...(needsRestart.length > 0 && { needsRestart }) };
+    this.publishEvent({ event: 'reload', ...outcome, model: this.classifier.info.model });
+    if (needsRestart.length > 0) log.warn({ event: 'reload', needsRestart }, `config reloaded; changes to ${needsRestart.join(', ')} take effect on restart`);
+    log.info({ event: 'reload', swappedModel, model: this.classifier.info.model.name }, 'config reloaded');
+    this.options.notifier?.status(this.statusLine);
+    return outcome;
+  }
+
+  private refuse(errors: readonly string[]): ReloadOutcome {
+    this.options.log.error({ event: 'reload', errors }, `config rejected, still running the previous one: ${errors[0]}`);
+    this.publishEvent({ event: 'reload', ok: false, errors });
+    this.options.notifier?.status(`config rejected: ${errors[0]}; ${this.statusLine}`);
+    return { ok: false, errors };
+  }
+
+  private publishEvent(event: Record<string, unknown>): void {
+    const payload = JSON.stringify({ ...event, time: new Date().toISOString() });
+    this.session.publish({ topic: this.topics.events, payload, qos: 1, properties: { contentType: 'application/json' } });
+  }
+
+  /** Cameras whose config is unchanged keep their slot and counters. */
+  private setCameras(config: DaemonConfig): void {
+    const cameras = new Map<string, Camera>();
+    const ofTopic = new Map<string, Camera>();
+    for (const [id, camera] of Object.entries(config.cameras)) {
+      const old = this.cameras.get(id);
+      const cam = old && JSON.stringify(old.config) === JSON.stringify(camera) ? old : new Camera(id, camera, config.limits.dropPolicy);
+      cameras.set(id, cam);
+      for (const topic of camera.topics) ofTopic.set(topic, cam);
+    }
+    this.cameras = cameras;
+    this.cameraOfTopic = ofTopic;
+  }
+
+  private subscriptions(): string[] {
+    return [...this.cameraOfTopic.keys()].map((t) => frameSubscription(t, this.config.mqtt.sharedGroup));
+  }
+
+  private startStatsTimer(): void {
+    clearInterval(this.statsTimer);
+    this.statsTimer = setInterval(() => this.publishStats(), this.config.statsIntervalSeconds * 1000);
+  }
+
+  mqttStats(): SessionStats {
+    return this.session.stats();
+  }
+
+  cameraTotals(id: string): Readonly<Counters> | undefined {
+    const cam = this.cameras.get(id);
+    return cam && { ...cam.totals, dropped: cam.slot.dropped };
+  }
+
+  private onMessage(message: IncomingMessage): void {
+    const cam = this.cameraOfTopic.get(message.topic);
+    if (cam === undefined || this.stopping) return;
+    try {
+      const frame = parseFrame(cam.id, message, this.config.limits);
+      cam.totals.received++;
+      cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
+      this.pump();
+    } catch (err) {
+      const reason = err instanceof BadFrameError ? err.reason : String((err as Error).message ?? err);
+      this.reportBadFrame(cam, reason, message.properties.responseTopic, message.properties.correlationData);
+    }
+  }
+
+  /** Starts frames while there is room in the pipeline, one camera after another. */
+  private pump(): void {
+    while (!this.stopping && this.inFlight < this.config.limits.queueDepth) {
+      const next = this.nextFrame();
+      if (next === undefined) return;
+      const [cam, frame] = next;
+      this.inFlight++;
+      void this.process(cam, frame).finally(() => {
+        this.inFlight--;
+        this.completed++;
+        this.pump();
+      });
+    }
+  }
+
+  private nextFrame(): [Camera, Frame & { sequence: number }] | undefined {
+    const cams = [...this.cameras.values()];
+    for (let i = 0; i < cams.length; i++) {
+      const cam = cams[(this.turn + i) % cams.length]!;
+      const frame = cam.slot.take();
+      if (frame === undefined) continue;
+      if (frame.expiresAt !== undefined && performance.now() > frame.expiresAt) {
+        cam.totals.expired++;
+        continue;
+      }
+      this.turn = (this.turn + i + 1) % cams.length;
+      return [cam, frame];
+    }
+    return undefined;
+  }
+
+  private async process(cam: Camera, frame: Frame & { sequence: number }): Promise<void> {
+    // Pinned for this frame: a reload swaps this.classifier, and the frame stays with the one it entered.
+    const classifier = this.classifier;
+    const startedAt = performance.now();
+    let classification;
+    try {
+      classification = await classifier.classify(frame.image, cam.config.crop);
+    } catch (err) {
+      // libvips repeats its complaint over several lines; the first says it.
+      const reason = String((err as Error).message ?? err).split('\n')[0]!;
+      this.reportBadFrame(cam, reason, frame.responseTopic, frame.correlationData, frame.sequence);
+      return;
+    }
+    cam.totals.answered++;
+    const info = classifier.info;
+    const result = {
+      camera: cam.id,
+      sequence: frame.sequence,
+      timestamp: new Date(frame.timestamp).toISOString(),
+      top: classification.top,
+      model: info.model,
+      segments: info.segments,
+      devices: info.devices,
+      latencyMs: {
+        queue: round(startedAt - frame.receivedAt),
+        decode: round(classification.decodeMs),
+        inference: round(classification.inferenceMs),
+        total: round(performance.now() - frame.receivedAt),
+      },
+    };
+    this.publishFrameReply(this.topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
+  }
+
+  /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
+  private publishFrameReply(topic: string, payload: string, sequence: number | undefined, frame: { timestamp?: number; responseTopic?: string; correlationData?: Buffer }): void {
+    const m = this.config.mqtt;
+    const properties: PublishProperties = {
+      contentType: 'application/json',
+      userProperties: {
+        ...(sequence !== undefined && { sequence: String(sequence) }),
+        timestamp: String(frame.timestamp ?? Date.now()),
+      },
+      ...(m.resultExpirySeconds !== undefined && { messageExpiryInterval: m.resultExpirySeconds }),
+      ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
+    };
+    this.session.publish({ topic, payload, qos: m.resultQos, properties });
+    if (frame.responseTopic !== undefined) this.session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
+  }
+
+  /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
+  private reportBadFrame(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number): void {
+    cam.totals.errors++;
+    const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), error: reason, time: new Date().toISOString() });
+    this.publishFrameReply(this.topics.error(cam.id), payload, sequence, {
+      ...(responseTopic !== undefined && { responseTopic }),
+      ...(correlationData !== undefined && { correlationData }),
+    });
+    const now = performance.now();
+    if (now - cam.lastErrorLog < this.config.statsIntervalSeconds * 1000) {
+      cam.suppressedErrors++;
+      return;
+    }
+    this.options.log.warn({ event: 'bad-frame', camera: cam.id, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
+    cam.lastErrorLog = now;
+    cam.suppressedErrors = 0;
+  }
+
+  private publishStatus(): void {
+    const info = this.classifier.info;
+    const status = {
+      node: this.config.node,
+      state: 'running',
+      since: this.startedAt.toISOString(),
+      model: info.model,
+      segments: info.segments,
+      devices: info.devices,
+      cameras: Object.fromEntries([...this.cameras].map(([id, cam]) => [id, { topics: cam.config.topics }])),
+      sharedGroup: this.config.mqtt.sharedGroup ?? null,
+    };
+    this.session.publishRetained({ topic: this.topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
+  }
+
+  private publishStats(): void {
+    const now = performance.now();
+    const seconds = Math.max((now - this.lastStatsAt) / 1000, 1e-3);
+    this.lastStatsAt = now;
+    const cameras: Record<string, CameraStats> = {};
+    let fps = 0;
+    let droppedFps = 0;
+    for (const cam of this.cameras.values()) {
+      const totals = { ...cam.totals, dropped: cam.slot.dropped };
+      const d = (k: keyof Counters) => totals[k] - cam.lastTick[k];
+      const stats = {
+        fps: round(d('answered') / seconds),
+        droppedFps: round((d('dropped') + d('expired')) / seconds),
+        expired: totals.expired,
+        errors: totals.errors,
+      };
+      cameras[cam.id] = stats;
+      fps += stats.fps;
+      droppedFps += stats.droppedFps;
+      cam.lastTick = totals;
+    }
+    const mqtt = this.session.stats();
+    const payload = {
+      time: new Date().toISOString(),
+      intervalSeconds: round(seconds),
+      cameras,
+      inFlight: this.inFlight,
+      pipeline: this.classifier.stats(),
+      mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },
+    };
+    this.session.publish({ topic: this.topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
+    this.statusLine = this.describe(fps, droppedFps);
+    this.options.notifier?.status(this.statusLine);
+  }
+
+  /** The systemd STATUS line: `3 devices, model X in 3 segments, 41 fps, 0.4% dropped`. */
+  private describe(fps: number, droppedFps: number): string {
+    const info = this.classifier.info;
+    const devices = new Set(info.devices.flat()).size;
+    const offered = fps + droppedFps;
+    const dropped = offered === 0 ? 0 : (100 * droppedFps) / offered;
+    return `${devices} device${devices === 1 ? '' : 's'}, model ${info.model.name} in ${info.segments} segment${info.segments === 1 ? '' : 's'}, ${round(fps, 1)} fps, ${round(dropped, 1)}% dropped`;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * An MQTT message -> a camera frame: raw JPEG/PNG bytes (what Home Assistant cameras and Frigate
+ * snapshots publish) or JSON `{"image": "<base64>", "timestamp"?, "sequence"?}`, with the MQTT v5
+ * properties that matter (user properties timestamp and sequence, message expiry, response topic,
+ * correlation data). Cheap checks only, before any decoding: size, emptiness, image signature.
+ */
+import type { IncomingMessage } from './mqtt-session.js';
+
+export interface Frame {
+  readonly camera: string;
+  readonly image: Buffer;
+  /** From the publisher (user property or JSON field) when given, else undefined. */
+  readonly sequence?: number;
+  /** Capture time, ms since the epoch: the publisher's when given, else when it arrived. */
+  readonly timestamp: number;
+  /** performance.now() at arrival. */
+  readonly receivedAt: number;
+  /** performance.now() after which the frame is stale (MQTT v5 message expiry). */
+  readonly expiresAt?: number;
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+}
+
+/** A payload that is not a usable frame; `reason` says why in a few words for logs and error events. */
+export class BadFrameError extends Error {
+  constructor(
+    readonly camera: string,
+    readonly reason: string,
+  ) {
+    super(`camera ${camera}: ${reason}`);
+    this.name = 'BadFrameError';
+  }
+}
+
+const JPEG = Buffer.from([0xff, 0xd8, 0xff]);
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function checkImage(camera: string, image: Buffer, maxBytes: number, what: string): void {
+  if (image.length === 0) throw new BadFrameError(camera, `${what} is empty`);
+  if (image.length > maxBytes) throw new BadFrameError(camera, `${what} of ${image.length} bytes is over limits.maxPayloadBytes (${maxBytes})`);
+  if (!image.subarray(0, 3).equals(JPEG) && !image.subarray(0, 8).equals(PNG)) {
+    const head = image.subarray(0, 4).toString('hex').replace(/(..)(?=.)/g, '$1 ');
+    throw new BadFrameError(camera, `${what} is not a JPEG or PNG image (starts with ${head})`);
+  }
+}
+
+/** Integer from a user property or JSON field; undefined when absent, a BadFrameError when malformed. */
+function integer(camera: string, name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new BadFrameError(camera, `${name} ${JSON.stringify(value)} is not a non-negative integer`);
+  return n;
+}
+
+/** ms since the epoch from a number or an ISO 8601 string. */
+function timestampOf(camera: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : Date.parse(value)) : NaN;
+  if (!Number.isFinite(ms)) throw new BadFrameError(camera, `timestamp ${JSON.stringify(value)} is neither ms since the epoch nor an ISO 8601 time`);
+  return ms;
+}
+
+function isJson(message: IncomingMessage): boolean {
+  const type = message.properties.contentType;
+  if (type !== undefined) return /^application\/(.+\+)?json\b/i.test(type);
+  // Without a content type (MQTT 3.1.1), JSON is told apart by its first byte: no image starts with "{".
+  return message.payload[0] === 0x7b;
+}
+
+export interface IntakeLimits {
+  readonly maxPayloadBytes: number;
+}
+
+/** Parses one message for `camera`; throws BadFrameError for anything that is not a usable frame. */
+export function parseFrame(camera: string, message: IncomingMessage, limits: IntakeLimits, now = performance.now()): Frame {
+  const { payload, properties } = message;
+  if (payload.length > limits.maxPayloadBytes)
+    throw new BadFrameError(camera, `payload of ${payload.length} bytes is over limits.maxPayloadBytes (${limits.maxPayloadBytes})`);
+  const user = properties.userProperties ?? {};
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  let image: Buffer;
+  let sequence = integer(camera, 'sequence', first(user.sequence));
+  let timestamp = timestampOf(camera, first(user.timestamp));
+  if (payload.length > 0 && isJson(message)) {
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      throw new BadFrameError(camera, `JSON payload does not parse: ${(err as Error).message}`);
+    }
+    const fields = body as Record<string, unknown> | null;
+    if (typeof fields !== 'object' || fields === null || typeof fields.image !== 'string')
+      throw new BadFrameError(camera, 'JSON payload has no "image" field holding a base64 string');
+    image = Buffer.from(fields.image, 'base64');
+    sequence = integer(camera, 'sequence', fields.sequence) ?? sequence;
+    timestamp = timestampOf(camera, fields.timestamp) ?? timestamp;
+    checkImage(camera, image, limits.maxPayloadBytes, 'base64 "image"');
+  } else {
+    image = payload;
+    checkImage(camera, image, limits.maxPayloadBytes, 'payload');
+  }
+  const expiry = properties.messageExpiryInterval;
+  return {
+    camera,
+    image,
+    ...(sequence !== undefined && { sequence }),
+    timestamp: timestamp ?? Date.now(),
+    receivedAt: now,
+    ...(expiry !== undefined && { expiresAt: now + expiry * 1000 }),
+    ...(properties.responseTopic !== undefined && { responseTopic: properties.responseTopic }),
+    ...(properties.correlationData !== undefined && { correlationData: properties.correlationData }),
+  };
+}

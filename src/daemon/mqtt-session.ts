@@ -1,0 +1,229 @@
+/**
+ * The daemon's one MQTT connection: MQTT v5 (falling back to 3.1.1 when the broker refuses v5),
+ * availability with a last will, retained state republished on every connect, reconnects with
+ * exponential backoff, and a bounded outbox while disconnected. Callers publish and never wait on the
+ * broker, so a broker outage cannot stall the frame path.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { Outbox } from './outbox.js';
+
+export type Qos = 0 | 1 | 2;
+export type PublishProperties = NonNullable<IPublishPacket['properties']>;
+
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly payload: string | Buffer;
+  readonly qos: Qos;
+  readonly retain?: boolean;
+  /** MQTT v5 properties; left out when talking 3.1.1. */
+  readonly properties?: PublishProperties;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** MQTT v5 properties (empty under 3.1.1). */
+  readonly properties: PublishProperties;
+}
+
+export interface SessionOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly keepalive: number;
+  /** Gets `offline` as the last will, `online` after each connect, `stopped` on a clean stop. */
+  readonly availabilityTopic: string;
+  /** Topic filters subscribed (again) on every connect, QoS 0: frames are only useful fresh. */
+  readonly subscriptions: readonly string[];
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly maxBufferedMessages: number;
+  readonly log: Logger;
+  readonly onMessage: (message: IncomingMessage) => void;
+  /** Called after each (re)connect has republished retained state. */
+  readonly onConnect?: () => void;
+}
+
+export interface SessionStats {
+  readonly connected: boolean;
+  readonly protocolVersion: 4 | 5;
+  /** Successful connects after the first. */
+  readonly reconnects: number;
+  /** Messages waiting for the broker to come back. */
+  readonly buffered: number;
+  /** Messages dropped because the outbox was full. */
+  readonly dropped: number;
+}
+
+/** CONNACK codes by which a broker says it does not speak MQTT v5: 3.1.1's 1 and v5's 0x84. */
+const REFUSED_PROTOCOL = new Set([1, 0x84]);
+
+export class MqttSession {
+  private client: MqttClient | undefined;
+  private version: 4 | 5 = 5;
+  private readonly retained = new Map<string, OutgoingMessage>();
+  private readonly outbox: Outbox<OutgoingMessage>;
+  private connects = 0;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private firstConnect: { resolve: () => void; promise: Promise<void> };
+  private subscriptions: readonly string[];
+
+  constructor(private readonly options: SessionOptions) {
+    this.subscriptions = options.subscriptions;
+    this.outbox = new Outbox(options.maxBufferedMessages);
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.firstConnect = { resolve, promise };
+  }
+
+  /** Connects; resolves once connected and retained state is out (it keeps retrying until then). */
+  async start(): Promise<void> {
+    this.open();
+    return this.firstConnect.promise;
+  }
+
+  /** Publishes now when connected, else keeps it in the bounded outbox. Never throws, never waits. */
+  publish(message: OutgoingMessage): void {
+    if (this.client?.connected) this.send(message);
+    else this.outbox.push(message);
+  }
+
+  /** Publishes retained state and remembers it, to republish after every reconnect. */
+  publishRetained(message: Omit<OutgoingMessage, 'retain'>): void {
+    const full = { ...message, retain: true };
+    this.retained.set(message.topic, full);
+    if (this.client?.connected) this.send(full);
+  }
+
+  /** Changes the subscribed filters on the live connection (and for later reconnects), without reconnecting. */
+  async setSubscriptions(filters: readonly string[]): Promise<void> {
+    const added = filters.filter((f) => !this.subscriptions.includes(f));
+    const removed = this.subscriptions.filter((f) => !filters.includes(f));
+    this.subscriptions = [...filters];
+    const client = this.client;
+    if (!client?.connected) return;
+    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    if (added.length > 0) await this.subscribe(client, added);
+  }
+
+  stats(): SessionStats {
+    return {
+      connected: this.client?.connected ?? false,
+      protocolVersion: this.version,
+      reconnects: Math.max(0, this.connects - 1),
+      buffered: this.outbox.size,
+      dropped: this.outbox.dropped,
+    };
+  }
+
+  /** Clean stop: `stopped` replaces the availability (so no last will), then disconnects. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      this.retained.set(this.options.availabilityTopic, this.availability('stopped'));
+      await client
+        .publishAsync(this.options.availabilityTopic, 'stopped', { qos: 1, retain: true })
+        .catch((err: Error) => this.options.log.warn({ event: 'mqtt-stop', err }, 'could not publish stopped'));
+    }
+    await client.endAsync(!client.connected);
+  }
+
+  private availability(state: 'online' | 'offline' | 'stopped'): OutgoingMessage {
+    return { topic: this.options.availabilityTopic, payload: state, qos: 1, retain: true };
+  }
+
+  private open(): void {
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      protocolVersion: this.version,
+      keepalive: o.keepalive,
+      clean: true,
+      // Reconnects are ours (with backoff); mqtt.js's own offline queue would be unbounded.
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      resubscribe: false,
+      connectTimeout: 10_000,
+      will: { topic: o.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(o.username !== undefined && { username: o.username }),
+      ...(o.password !== undefined && { password: o.password }),
+      ...(o.ca && { ca: o.ca }),
+      ...(o.cert && { cert: o.cert }),
+      ...(o.key && { key: o.key }),
+    };
+    const client = mqtt.connect(o.url, clientOptions);
+    this.client = client;
+    client.on('connect', () => void this.onConnected(client));
+    client.on('message', (topic, payload, packet) => o.onMessage({ topic, payload, properties: packet.properties ?? {} }));
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (this.version === 5 && typeof err.code === 'number' && REFUSED_PROTOCOL.has(err.code)) {
+        o.log.warn({ event: 'mqtt-fallback', url: o.url }, 'broker refused MQTT v5; using MQTT 3.1.1');
+        this.version = 4;
+        this.failures = 0;
+        return;
+      }
+      o.log.warn({ event: 'mqtt-error', url: o.url, err: err.message }, 'MQTT error');
+    });
+    client.on('close', () => this.onClosed(client));
+  }
+
+  private async onConnected(client: MqttClient): Promise<void> {
+    const o = this.options;
+    this.failures = 0;
+    this.connects++;
+    o.log.info({ event: 'mqtt-connected', url: o.url, protocolVersion: this.version, reconnects: this.connects - 1 }, 'MQTT connected');
+    if (this.subscriptions.length > 0) await this.subscribe(client, this.subscriptions);
+    // Everything retained first and `online` last, so whoever sees `online` also sees current state.
+    for (const message of this.retained.values()) if (message.topic !== o.availabilityTopic) this.send(message);
+    for (const message of this.outbox.drain()) this.send(message);
+    this.send(this.availability('online'));
+    this.firstConnect.resolve();
+    o.onConnect?.();
+  }
+
+  private async subscribe(client: MqttClient, filters: readonly string[]): Promise<void> {
+    const log = this.options.log;
+    try {
+      const grants = await client.subscribeAsync([...filters], { qos: 0 });
+      for (const g of grants) if (g.qos === 128) log.error({ event: 'mqtt-subscribe', topic: g.topic }, 'broker refused subscription');
+    } catch (err) {
+      log.warn({ event: 'mqtt-subscribe', err: (err as Error).message }, 'subscribe failed');
+    }
+  }
+
+  private onClosed(client: MqttClient): void {
+    if (this.stopping || client !== this.client) return;
+    client.removeAllListeners();
+    // Keep an error listener: a late socket error on a dropped client must not crash the process.
+    client.on('error', () => {});
+    const delay = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** this.failures);
+    this.failures++;
+    this.options.log.warn({ event: 'mqtt-disconnected', retryMs: delay }, 'MQTT disconnected; retrying');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      client.end(true);
+      this.open();
+    }, delay);
+  }
+
+  private send(message: OutgoingMessage): void {
+    const props = this.version === 5 ? message.properties : undefined;
+    this.client!.publish(message.topic, message.payload, {
+      qos: message.qos,
+      retain: message.retain ?? false,
+      ...(props && { properties: props }),
+    }, (err) => {
+      if (err) this.options.log.warn({ event: 'mqtt-publish', topic: message.topic, err: err.message }, 'publish failed');
+    });
+  }
+}

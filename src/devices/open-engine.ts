@@ -1,0 +1,42 @@
+/**
+ * Engines described by plain data, so that a spec can be posted to a worker thread and the engine
+ * opened there. Each kind's implementation is imported only when a spec of that kind is opened.
+ */
+import type { Engine } from './engine.js';
+import type { PassThroughOptions } from './passthrough-engine.js';
+
+export type EngineSpec =
+  | {
+      readonly kind: 'cpu';
+      readonly device: string;
+      /** The .tflite bytes. */
+      readonly model: Uint8Array;
+      /** LiteRT's compiled WebAssembly (`compiledLiteRtWasm()`), so a worker skips the compile. */
+      readonly wasm?: WebAssembly.Module;
+    }
+  | ({ readonly kind: 'passthrough' } & PassThroughOptions)
+  | import('./edgetpu-engine.js').EdgeTpuEngineSpec;
+
+export type EngineKind = EngineSpec['kind'];
+
+/** The device a spec names, as engines report it (`Engine.device`). */
+export function engineDevice(spec: EngineSpec): string {
+  return typeof spec.device === 'string' ? spec.device : spec.device.id;
+}
+
+export async function openEngine(spec: EngineSpec): Promise<Engine> {
+  switch (spec.kind) {
+    case 'cpu': {
+      const { loadLiteRtRuntime } = await import('./litert/runtime.js');
+      await loadLiteRtRuntime(spec.wasm);
+      const { loadCpuEngine } = await import('./cpu-engine.js');
+      return loadCpuEngine(spec.model, { device: spec.device });
+    }
+    case 'passthrough': {
+      const { PassThroughEngine } = await import('./passthrough-engine.js');
+      return PassThroughEngine.open(spec);
+    }
+    case 'edgetpu':
+      return (await import('./edgetpu-engine.js')).openEdgeTpuEngine(spec);
+  }
+}

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Notifier } from '../src/systemd/notify.js';
+import { Daemon } from '../src/daemon/daemon.js';
+import { createLogger } from '../src/daemon/logger.js';
+import { topicsFor } from '../src/daemon/topics.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
+import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
+import { Mosquitto } from './helpers/mosquitto.js';
+import { Observer, type Seen } from './helpers/mqtt-observer.js';
+
+const log = createLogger({ level: 'silent' });
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
+
+describe('daemon frame path (fake classifier, real mosquitto)', () => {
+  let broker: Mosquitto;
+  before(async () => {
+    broker = await Mosquitto.start();
+  });
+  after(() => broker.close());
+
+  /** A daemon with cameras a and b (topics cam/<pid>/a, cam/<pid>/b) and an observer of everything it publishes. */
+  async function setup(extraYaml = '', mqttYaml = '', classifier = new FakeClassifier(), notifier?: Notifier) {
+    const p = process.pid;
+    const config = await testDaemonConfig(broker.url, `cameras:\n  a: cam/${p}/a\n  b:\n    topics: [cam/${p}/b]\n    crop: {x: 1, y: 2, width: 3, height: 4}\n${extraYaml}`, mqttYaml);
+    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
+    const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`, 'replies/#']);
+    const daemon = await Daemon.start({ config, createClassifier: async () => classifier, log, ...(notifier && { notifier }) });
+    const frameTopic = (cam: string) => `cam/${p}/${cam}`;
+    return { config, topics, observer, daemon, classifier, frameTopic };
+  }
+
+  it('answers frames with results; status retained and online; v5 properties honoured', async () => {
+    const { topics, observer, daemon, classifier, frameTopic } = await setup();
+    await observer.nextText(topics.availability, 'online');
+    const status = json(await observer.next((s) => s.topic === topics.status));
+    assert.deepEqual(status.model, { name: 'fake', hash: 'f00d' });
+    assert.deepEqual(Object.keys(status.cameras).sort(), ['a', 'b']);
+
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(42), { qos: 0, properties: { userProperties: { sequence: '17', timestamp: '1700000000000' } } });
+    const a = await observer.next((s) => s.topic === topics.result('a'));
+    const result = json(a);
+    assert.equal(result.camera, 'a');
+    assert.equal(result.sequence, 17);
+    assert.equal(result.timestamp, new Date(1700000000000).toISOString());
+    assert.deepEqual(result.top, [{ index: 42, label: 'fake-42', score: 0.9 }]);
+    assert.deepEqual(result.model, { name: 'fake', hash: 'f00d' });
+    assert.equal(result.segments, 2);
+    assert.deepEqual(result.devices, [['cpu:0'], ['cpu:1']]);
+    assert.deepEqual(Object.keys(result.latencyMs).sort(), ['decode', 'inference', 'queue', 'total']);
+    assert.equal(a.properties.contentType, 'application/json');
+    assert.equal(a.properties.userProperties?.sequence, '17');
+
+    // Response topic + correlation data, and a JSON frame with base64 image; camera b's crop goes to the classifier.
+    const correlationData = Buffer.from([9, 8, 7]);
+    const body = JSON.stringify({ image: fakeJpeg(7).toString('base64'), sequence: 3 });
+    await observer.client.publishAsync(frameTopic('b'), body, { qos: 0, properties: { responseTopic: 'replies/x', correlationData, contentType: 'application/json' } });
+    const reply = await observer.next((s) => s.topic === 'replies/x');
+    assert.deepEqual(reply.properties.correlationData, correlationData);
+    assert.equal(json(reply).sequence, 3);
+    assert.deepEqual(json(reply).top[0].index, 7);
+    const onResultTopic = await observer.next((s) => s.topic === topics.result('b'));
+    assert.deepEqual(onResultTopic.properties.correlationData, correlationData);
+    assert.deepEqual(classifier.seen.at(-1)!.crop, { x: 1, y: 2, width: 3, height: 4 });
+
+    await daemon.stop();
+    await observer.nextText(topics.availability, 'stopped');
+    assert.equal(classifier.closed, true);
+    await observer.close();
+  });
+
+  it('counts and publishes bad payloads without stopping any camera', async () => {
+    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  maxPayloadBytes: 64\n');
+    await observer.nextText(topics.availability, 'online');
+    const bad: [Buffer | string, RegExp][] = [
+      [Buffer.alloc(0), /empty/],
+      [Buffer.from('hello, not an image'), /not a JPEG or PNG/],
+      [Buffer.alloc(65, 0xff), /over limits\.maxPayloadBytes/],
+      ['{"image": 3}', /no "image" field/],
+      ['{"image": ', /does not parse/],
+      [fakeJpeg(1, 'BROKEN'), /truncated JPEG/],
+    ];
+    for (const [payload] of bad) await observer.client.publishAsync(frameTopic('a'), payload);
+    await observer.client.publishAsync(frameTopic('b'), fakeJpeg(5));
+    await until(() => observer.seen.filter((s) => s.topic === topics.error('a')).length === bad.length, 'every error event');
+    const errors = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).error as string);
+    for (const [i, [, reason]] of bad.entries()) assert.match(errors[i]!, reason);
+    assert.equal(json(await observer.next((s) => s.topic === topics.result('b'))).top[0].index, 5);
+    // Camera a still works after all that.
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(6));
+    assert.equal(json(await observer.next((s) => s.topic === topics.result('a'))).top[0].index, 6);
+    assert.equal(daemon.cameraTotals('a')!.errors, bad.length);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('keeps only the newest waiting frame per camera and counts the dropped ones', async () => {
+    const classifier = new FakeClassifier();
+    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  queueDepth: 1\n', '', classifier);
+    await observer.nextText(topics.availability, 'online');
+    const release = classifier.hold();
+    for (let i = 1; i <= 6; i++)
+      await observer.client.publishAsync(frameTopic('a'), fakeJpeg(i), { qos: 0, properties: { userProperties: { sequence: String(i) } } });
+    await until(() => daemon.cameraTotals('a')!.received === 6, 'all frames to arrive');
+    // Frame 1 went into the pipeline; 2..5 were each replaced by the next; 6 waits.
+    assert.equal(classifier.inFlight, 1);
+    assert.equal(daemon.cameraTotals('a')!.dropped, 4);
+    release();
+    await until(() => observer.seen.filter((s) => s.topic === topics.result('a')).length === 2, 'two results');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(observer.seen.filter((s) => s.topic === topics.result('a')).map((s) => json(s).sequence), [1, 6]);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('does not process frames whose message expiry passed while they waited', async () => {
+    const classifier = new FakeClassifier();
+    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  queueDepth: 1\n', '', classifier);
+    await observer.nextText(topics.availability, 'online');
+    const release = classifier.hold();
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
+    await observer.client.publishAsync(frameTopic('b'), fakeJpeg(2), { properties: { messageExpiryInterval: 1 } });
+    await until(() => daemon.cameraTotals('b')!.received === 1, 'the expiring frame');
+    await new Promise((r) => setTimeout(r, 1100));
+    release();
+    await observer.next((s) => s.topic === topics.result('a'));
+    await observer.client.publishAsync(frameTopic('b'), fakeJpeg(3));
+    const b = await observer.next((s) => s.topic === topics.result('b'));
+    assert.equal(json(b).top[0].index, 3, 'the expired frame 2 was answered');
+    assert.equal(daemon.cameraTotals('b')!.expired, 1);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('publishes stats every interval and pings the watchdog only while frames complete', async () => {
+    const classifier = new FakeClassifier();
+    const pings: string[] = [];
+    const notifier: Notifier = {
+      enabled: true,
+      watchdogIntervalMs: 40,
+      ready: (s) => pings.push(`READY ${s}`),
+      status: (s) => pings.push(`STATUS ${s}`),
+      watchdog: () => pings.push('WATCHDOG'),
+      stopping: () => pings.push('STOPPING'),
+      send: () => {},
+    };
+    const { topics, observer, daemon, frameTopic } = await setup('statsIntervalSeconds: 1\n', '', classifier, notifier);
+    assert.match(pings[0]!, /^READY 2 devices, model fake in 2 segments, 0 fps, 0% dropped$/);
+    await until(() => pings.includes('WATCHDOG'), 'an idle watchdog ping');
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
+    const stats = json(await observer.next((s) => s.topic === topics.stats));
+    assert.deepEqual(Object.keys(stats.cameras).sort(), ['a', 'b']);
+    assert.equal(stats.mqtt.connected, true);
+    assert.ok(pings.some((p) => p.startsWith('STATUS 2 devices, model fake in 2 segments')));
+    // A hung pipeline: one frame never completes, so pings stop.
+    const release = classifier.hold();
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(2));
+    await until(() => classifier.inFlight === 1, 'the frame to enter');
+    await new Promise((r) => setTimeout(r, 100));
+    const stalled = pings.length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(pings.slice(stalled).filter((p) => p === 'WATCHDOG').length, 0, 'watchdog pinged while hung');
+    release();
+    await until(() => pings.slice(stalled).includes('WATCHDOG'), 'pings to resume');
+    await daemon.stop();
+    assert.equal(pings.at(-1), 'STOPPING');
+    await observer.close();
+  });
+
+  it('keeps answering across a broker restart', async () => {
+    const { topics, observer, daemon, frameTopic } = await setup();
+    await observer.nextText(topics.availability, 'online');
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
+    await observer.next((s) => s.topic === topics.result('a'));
+    await broker.stop();
+    await until(() => !daemon.mqttStats().connected, 'the disconnect');
+    const from = observer.seen.length;
+    await broker.start();
+    await until(() => daemon.mqttStats().connected && observer.client.connected, 'both to reconnect');
+    // The observer's subscription died with the broker (no persistence): subscribe again.
+    await observer.client.subscribeAsync([`${topics.status.replace(/\/status$/, '')}/#`], { qos: 1 });
+    await observer.next((s) => s.topic === topics.status, 10_000, from);
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(2));
+    assert.equal(json(await observer.next((s) => s.topic === topics.result('a'), 10_000, from)).top[0].index, 2);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('splits frames between two daemons in one shared group: each answered exactly once', async () => {
+    const one = await setup('', 'sharedGroup: g');
+    const c2 = new FakeClassifier();
+    const config2 = await testDaemonConfig(broker.url, `cameras:\n  a: cam/${process.pid}/a\n  b: cam/${process.pid}/b\n`, 'sharedGroup: g');
+    const two = await Daemon.start({ config: config2, createClassifier: async () => c2, log });
+    const observer2 = await Observer.connect(broker.url, [`${config2.mqtt.topicPrefix}/${config2.node}/camera/+/result`]);
+    const sent = 30;
+    const results = () => [
+      ...one.observer.seen.filter((s) => s.topic === one.topics.result('a')),
+      ...observer2.seen.filter((s) => s.topic.endsWith('/camera/a/result')),
+    ];
+    // One frame at a time, so that latest-wins never drops one and every frame must be answered.
+    for (let i = 0; i < sent; i++) {
+      await one.observer.client.publishAsync(one.frameTopic('a'), fakeJpeg(i), { qos: 1, properties: { userProperties: { sequence: String(i) } } });
+      await until(() => results().length >= i + 1, `frame ${i} answered`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(results().map((s) => json(s).sequence).sort((x, y) => x - y), [...Array(sent).keys()]);
+    assert.ok(one.classifier.seen.length > 0 && c2.seen.length > 0, 'one daemon got no frames');
+    await Promise.all([one.daemon.stop(), two.stop()]);
+    await Promise.all([one.observer.close(), observer2.close()]);
+  });
+});

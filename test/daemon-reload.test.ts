@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Notifier } from '../src/systemd/notify.js';
+import type { ClassifierFactory } from '../src/daemon/classifier.js';
+import { loadConfig } from '../src/daemon/config-load.js';
+import { watchConfigFile } from '../src/daemon/config-watch.js';
+import { Daemon } from '../src/daemon/daemon.js';
+import { createLogger } from '../src/daemon/logger.js';
+import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
+import { topicsFor } from '../src/daemon/topics.js';
+import { testDataPath } from '../src/testdata.js';
+import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
+import { Mosquitto } from './helpers/mosquitto.js';
+import { Observer, type Seen } from './helpers/mqtt-observer.js';
+
+const log = createLogger({ level: 'silent' });
+const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 800; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('config reload', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  before(async () => {
+    broker = await Mosquitto.start();
+    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-reload-'));
+  });
+  after(async () => {
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  /** Writes a config file for this broker; `model` and `cameras` are YAML lines. */
+  async function writeConfig(file: string, model: string, cameras = `  a: rl/${process.pid}/a`): Promise<void> {
+    await writeFile(file, [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model, 'cameras:', cameras, ''].join('\n'));
+  }
+
+  it('swaps to a new model: frames in the old pipeline answered by it, new frames by the new one, no reconnect', async () => {
+    n++;
+    const file = path.join(dir, `swap${n}.yaml`);
+    const model = (name: string) => `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, name: ${name}}`;
+    await writeConfig(file, model('alpha'));
+    const built = new Map<string, FakeClassifier>();
+    const factory: ClassifierFactory = async (config) => {
+      if (config.model.name === 'broken') throw new Error('no such device usb:7');
+      const c = new FakeClassifier({ model: { name: config.model.name!, hash: 'h' }, segments: 1, devices: [['cpu:0']] });
+      built.set(config.model.name!, c);
+      return c;
+    };
+    const statuses: string[] = [];
+    const notifier: Notifier = { enabled: true, ready: () => {}, status: (s) => statuses.push(s), watchdog: () => {}, stopping: () => {}, send: () => {} };
+    const config = await loadConfig(file);
+    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
+    const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`]);
+    const daemon = await Daemon.start({ config, createClassifier: factory, log, notifier });
+    const frame = (i: number, cam = 'a') => observer.client.publishAsync(`rl/${process.pid}/${cam}`, fakeJpeg(i));
+    const results = (cam = 'a') => observer.seen.filter((s) => s.topic === topics.result(cam)).map((s) => [json(s).top[0].index, json(s).model.name]);
+
+    const release = built.get('alpha')!.hold();
+    await frame(1);
+    await until(() => built.get('alpha')!.inFlight === 1, 'frame 1 in alpha');
+    await writeConfig(file, model('beta'));
+    assert.deepEqual(await daemon.reloadFile(), { ok: true, swappedModel: true });
+    await frame(2);
+    await until(() => results().length === 1, 'frame 2 answered');
+    assert.equal(built.get('alpha')!.closed, false, 'alpha closed with a frame inside');
+    release();
+    await until(() => results().length === 2, 'frame 1 answered');
+    assert.deepEqual(results(), [[2, 'beta'], [1, 'alpha']]);
+    await until(() => built.get('alpha')!.closed, 'alpha to close');
+    assert.equal(json(observer.seen.filter((s) => s.topic === topics.status).at(-1)!).model.name, 'beta');
+
+    // An invalid edit: refused with file:line, on MQTT and in the systemd status; beta keeps serving.
+    const text = [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model('gamma'), 'topK: lots', 'cameras:', `  a: rl/${process.pid}/a`, ''].join('\n');
+    await writeFile(file, text);
+    const refused = await daemon.reloadFile();
+    assert.equal(refused.ok, false);
+    assert.match(refused.errors![0]!, new RegExp(`${path.basename(file)}:4:\\d+: topK: expected number`));
+    const event = json(await observer.next((s) => s.topic === topics.events && json(s).ok === false));
+    assert.match(event.errors[0], /topK/);
+    assert.match(statuses.at(-1)!, /^config rejected: .*topK/);
+    assert.equal(built.has('gamma'), false);
+    // A pipeline that fails to build is refused the same way.
+    await writeConfig(file, model('broken'));
+    const failed = await daemon.reloadFile();
+    assert.match(failed.errors![0]!, /failed to build: no such device/);
+    await frame(3);
+    await until(() => results().length === 3, 'frame 3');
+    assert.deepEqual(results().at(-1), [3, 'beta']);
+
+    // A new camera is subscribed on the live connection.
+    await writeConfig(file, model('beta'), `  a: rl/${process.pid}/a\n  b: rl/${process.pid}/b`);
+    assert.deepEqual(await daemon.reloadFile(), { ok: true, swappedModel: false });
+    await frame(4, 'b');
+    await until(() => results('b').length === 1, 'camera b');
+    assert.equal(daemon.mqttStats().reconnects, 0);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('goes to another real model and back while frames flow, answering every frame exactly once', async () => {
+    n++;
+    const file = path.join(dir, `real${n}.yaml`);
+    const v2 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, segments: 2}`;
+    const v1 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v1_0.5_160_quant.tflite'))}, segments: 2}`;
+    await writeConfig(file, v2);
+    const config = await loadConfig(file);
+    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
+    const observer = await Observer.connect(broker.url, [topics.result('a')]);
+    const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
+    const image = await readFile(testDataPath('images/parrot.jpg'));
+    const sent = 24;
+    let reloads: Promise<unknown> = Promise.resolve();
+    for (let i = 1; i <= sent; i++) {
+      if (i === 6) reloads = (async () => {
+        await writeConfig(file, v1);
+        assert.equal((await daemon.reloadFile()).ok, true);
+      })();
+      if (i === 16) {
+        await reloads;
+        await writeConfig(file, v2);
+        reloads = daemon.reloadFile();
+      }
+      // One frame at a time, so latest-wins drops none and every one must come back.
+      await observer.client.publishAsync(`rl/${process.pid}/a`, image, { properties: { userProperties: { sequence: String(i) } } });
+      await observer.next((s) => json(s).sequence === i, 60_000);
+    }
+    await reloads;
+    const got = observer.seen.map(json);
+    assert.deepEqual(got.map((r) => r.sequence), Array.from({ length: sent }, (_, i) => i + 1));
+    const models = got.map((r) => r.model.name);
+    assert.ok(models.includes('mobilenet_v1_0.5_160_quant'), 'never served by v1');
+    assert.equal(models.at(-1), 'mobilenet_v2_1.0_224_quant');
+    assert.equal(models[0], 'mobilenet_v2_1.0_224_quant');
+    assert.equal(daemon.mqttStats().reconnects, 0);
+    await daemon.stop();
+    await observer.close();
+  });
+
+  it('notices edits of the watched config file, once per burst of writes', async () => {
+    const file = path.join(dir, 'watched.yaml');
+    await writeFile(file, 'a: 1\n');
+    let calls = 0;
+    const watcher = watchConfigFile(file, () => calls++, 100);
+    try {
+      await writeFile(path.join(dir, 'other.yaml'), 'x');
+      for (let i = 0; i < 3; i++) await writeFile(file, `a: ${i}\n`);
+      await until(() => calls === 1, 'the change callback');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(calls, 1);
+    } finally {
+      watcher.close();
+    }
+  });
+});

@@ -1,0 +1,280 @@
+/*
+ * A stand-in libtensorflowlite_c.so for tests: exports the TFLite C API symbols the addon uses, with
+ * "models" written as text so tests can describe any tensor layout:
+ *
+ *   FAKETFLITE
+ *   input <name> <uint8|int8|int32|float32> <d0>x<d1>...
+ *   output <name> <type> <dims>
+ *   quant <tensor name> <scale> <zero point>
+ *   requires-edgetpu                 interpreter creation fails without a fake Edge TPU delegate
+ *   fail-invoke-if-first-byte <n>    invoke fails when input 0's first byte equals n
+ *   fail-allocate                    AllocateTensors fails
+ *   thread-probe <output name>       that uint8 output is 1 when invoke ran on another thread than create
+ *
+ * Invoke is a deterministic function of the inputs: element k of output j (a number of the output's
+ * type, integers wrapping) = sum over inputs i of input_i[k mod length_i] + j + 1.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_delegate.h"
+
+enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kUInt8 = 3, kInt8 = 9 };  /* TfLiteType values */
+#define MAX_TENSORS 16
+#define MAX_DIMS 8
+
+typedef struct {
+  float scale;
+  int32_t zero_point;
+} TfLiteQuantizationParams;
+
+typedef struct TfLiteTensor {
+  char name[64];
+  int type;
+  int dims[MAX_DIMS];
+  int num_dims;
+  size_t bytes;
+  void* data;
+  TfLiteQuantizationParams quant;
+  int thread_probe;
+} TfLiteTensor;
+
+typedef struct TfLiteModel {
+  TfLiteTensor inputs[MAX_TENSORS], outputs[MAX_TENSORS];
+  int num_inputs, num_outputs;
+  int requires_edgetpu, fail_allocate, fail_byte;
+} TfLiteModel;
+
+typedef void (*Reporter)(void*, const char*, va_list);
+
+typedef struct TfLiteInterpreterOptions {
+  Reporter reporter;
+  void* reporter_data;
+  void* delegate;
+  int threads;
+} TfLiteInterpreterOptions;
+
+typedef struct TfLiteInterpreter {
+  TfLiteModel model; /* a copy: the caller may delete the model after creating the interpreter */
+  TfLiteInterpreterOptions options;
+  pthread_t creator;
+} TfLiteInterpreter;
+
+static void report(const TfLiteInterpreterOptions* o, const char* format, ...) {
+  if (o->reporter == NULL) return;
+  va_list args;
+  va_start(args, format);
+  o->reporter(o->reporter_data, format, args);
+  va_end(args);
+}
+
+static int type_of(const char* name) {
+  if (strcmp(name, "uint8") == 0) return kUInt8;
+  if (strcmp(name, "int8") == 0) return kInt8;
+  if (strcmp(name, "int32") == 0) return kInt32;
+  if (strcmp(name, "float32") == 0) return kFloat32;
+  return kNoType;
+}
+
+static size_t element_size(int type) { return type == kFloat32 || type == kInt32 ? 4 : 1; }
+
+static size_t element_count(const TfLiteTensor* t) {
+  size_t n = 1;
+  for (int i = 0; i < t->num_dims; i++) n *= (size_t)t->dims[i];
+  return n;
+}
+
+static int parse_tensor(TfLiteTensor* t, char* rest) {
+  char type[16], dims[128];
+  if (sscanf(rest, "%63s %15s %127s", t->name, type, dims) != 3) return 0;
+  t->type = type_of(type);
+  if (t->type == kNoType) return 0;
+  for (char* d = strtok(dims, "x"); d != NULL && t->num_dims < MAX_DIMS; d = strtok(NULL, "x")) {
+    t->dims[t->num_dims++] = atoi(d);
+  }
+  t->bytes = element_count(t) * element_size(t->type);
+  return 1;
+}
+
+static TfLiteTensor* find(TfLiteModel* m, const char* name) {
+  for (int i = 0; i < m->num_inputs; i++) if (strcmp(m->inputs[i].name, name) == 0) return &m->inputs[i];
+  for (int i = 0; i < m->num_outputs; i++) if (strcmp(m->outputs[i].name, name) == 0) return &m->outputs[i];
+  return NULL;
+}
+
+const char* TfLiteVersion(void) { return "fake-tflite-c-2.0.0"; }
+
+TfLiteModel* TfLiteModelCreate(const void* data, size_t size) {
+  static const char magic[] = "FAKETFLITE\n";
+  if (size < sizeof magic - 1 || memcmp(data, magic, sizeof magic - 1) != 0) return NULL;
+  TfLiteModel* m = calloc(1, sizeof *m);
+  m->fail_byte = -1;
+  char* text = malloc(size + 1);
+  memcpy(text, data, size);
+  text[size] = '\0';
+  int ok = 1;
+  char* save = NULL;
+  for (char* line = strtok_r(text + sizeof magic - 1, "\n", &save); line != NULL && ok;
+       line = strtok_r(NULL, "\n", &save)) {
+    char word[32] = {0}, name[64] = {0};
+    float scale = 0;
+    int zp = 0, n = 0;
+    sscanf(line, "%31s", word);
+    char* rest = line + strlen(word);
+    if (strcmp(word, "input") == 0 && m->num_inputs < MAX_TENSORS) {
+      ok = parse_tensor(&m->inputs[m->num_inputs++], rest);
+    } else if (strcmp(word, "output") == 0 && m->num_outputs < MAX_TENSORS) {
+      ok = parse_tensor(&m->outputs[m->num_outputs++], rest);
+    } else if (strcmp(word, "quant") == 0 && sscanf(rest, "%63s %f %d", name, &scale, &zp) == 3) {
+      TfLiteTensor* t = find(m, name);
+      ok = t != NULL;
+      if (ok) t->quant = (TfLiteQuantizationParams){scale, zp};
+    } else if (strcmp(word, "thread-probe") == 0 && sscanf(rest, "%63s", name) == 1) {
+      TfLiteTensor* t = find(m, name);
+      ok = t != NULL;
+      if (ok) t->thread_probe = 1;
+    } else if (strcmp(word, "requires-edgetpu") == 0) {
+      m->requires_edgetpu = 1;
+    } else if (strcmp(word, "fail-allocate") == 0) {
+      m->fail_allocate = 1;
+    } else if (strcmp(word, "fail-invoke-if-first-byte") == 0 && sscanf(rest, "%d", &n) == 1) {
+      m->fail_byte = n;
+    } else if (word[0] != '\0') {
+      ok = 0;
+    }
+  }
+  free(text);
+  if (!ok || m->num_inputs == 0) {
+    free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void TfLiteModelDelete(TfLiteModel* m) { free(m); }
+
+TfLiteInterpreterOptions* TfLiteInterpreterOptionsCreate(void) {
+  TfLiteInterpreterOptions* o = calloc(1, sizeof *o);
+  o->threads = 1;
+  return o;
+}
+void TfLiteInterpreterOptionsDelete(TfLiteInterpreterOptions* o) { free(o); }
+void TfLiteInterpreterOptionsSetNumThreads(TfLiteInterpreterOptions* o, int32_t n) { o->threads = n; }
+void TfLiteInterpreterOptionsAddDelegate(TfLiteInterpreterOptions* o, void* delegate) { o->delegate = delegate; }
+void TfLiteInterpreterOptionsSetErrorReporter(TfLiteInterpreterOptions* o, Reporter r, void* data) {
+  o->reporter = r;
+  o->reporter_data = data;
+}
+
+TfLiteInterpreter* TfLiteInterpreterCreate(const TfLiteModel* m, const TfLiteInterpreterOptions* o) {
+  if (m->requires_edgetpu) {
+    const struct fake_delegate* d = o != NULL ? o->delegate : NULL;
+    if (d == NULL || memcmp(d->magic, FAKE_DELEGATE_MAGIC, 8) != 0) {
+      if (o != NULL) report(o, "Encountered unresolved custom op: %s.", "edgetpu-custom-op");
+      return NULL;
+    }
+  }
+  TfLiteInterpreter* in = calloc(1, sizeof *in);
+  in->model = *m;
+  if (o != NULL) in->options = *o;
+  in->creator = pthread_self();
+  return in;
+}
+
+void TfLiteInterpreterDelete(TfLiteInterpreter* in) {
+  if (in == NULL) return;
+  for (int i = 0; i < in->model.num_inputs; i++) free(in->model.inputs[i].data);
+  for (int i = 0; i < in->model.num_outputs; i++) free(in->model.outputs[i].data);
+  free(in);
+}
+
+int TfLiteInterpreterAllocateTensors(TfLiteInterpreter* in) {
+  if (in->model.fail_allocate) {
+    report(&in->options, "Failed to allocate tensors (fake: %s)", "fail-allocate");
+    return 1;
+  }
+  for (int i = 0; i < in->model.num_inputs; i++) {
+    if (in->model.inputs[i].data == NULL) in->model.inputs[i].data = calloc(1, in->model.inputs[i].bytes);
+  }
+  for (int i = 0; i < in->model.num_outputs; i++) {
+    if (in->model.outputs[i].data == NULL) in->model.outputs[i].data = calloc(1, in->model.outputs[i].bytes);
+  }
+  return 0;
+}
+
+int32_t TfLiteInterpreterGetInputTensorCount(const TfLiteInterpreter* in) { return in->model.num_inputs; }
+int32_t TfLiteInterpreterGetOutputTensorCount(const TfLiteInterpreter* in) { return in->model.num_outputs; }
+TfLiteTensor* TfLiteInterpreterGetInputTensor(const TfLiteInterpreter* in, int32_t i) {
+  return (TfLiteTensor*)&in->model.inputs[i];
+}
+const TfLiteTensor* TfLiteInterpreterGetOutputTensor(const TfLiteInterpreter* in, int32_t i) {
+  return &in->model.outputs[i];
+}
+
+static double get(const TfLiteTensor* t, size_t k) {
+  switch (t->type) {
+    case kUInt8: return ((const uint8_t*)t->data)[k];
+    case kInt8: return ((const int8_t*)t->data)[k];
+    case kInt32: return ((const int32_t*)t->data)[k];
+    default: return ((const float*)t->data)[k];
+  }
+}
+
+static void put(TfLiteTensor* t, size_t k, double v) {
+  switch (t->type) {
+    case kUInt8: ((uint8_t*)t->data)[k] = (uint8_t)(int64_t)v; break;   /* wraps modulo 256 */
+    case kInt8: ((int8_t*)t->data)[k] = (int8_t)(uint8_t)(int64_t)v; break;
+    case kInt32: ((int32_t*)t->data)[k] = (int32_t)(uint32_t)(int64_t)v; break;
+    default: ((float*)t->data)[k] = (float)v;
+  }
+}
+
+int TfLiteInterpreterInvoke(TfLiteInterpreter* in) {
+  TfLiteModel* m = &in->model;
+  if (m->inputs[0].data == NULL) {
+    report(&in->options, "Invoke called before AllocateTensors");
+    return 1;
+  }
+  if (m->fail_byte >= 0 && ((const uint8_t*)m->inputs[0].data)[0] == m->fail_byte) {
+    report(&in->options, "fake invoke failure: first input byte is %d", m->fail_byte);
+    return 1;
+  }
+  for (int j = 0; j < m->num_outputs; j++) {
+    TfLiteTensor* out = &m->outputs[j];
+    size_t n = element_count(out);
+    for (size_t k = 0; k < n; k++) {
+      if (out->thread_probe) {
+        put(out, k, pthread_equal(pthread_self(), in->creator) ? 0 : 1);
+        continue;
+      }
+      double sum = j + 1;
+      for (int i = 0; i < m->num_inputs; i++) sum += get(&m->inputs[i], k % element_count(&m->inputs[i]));
+      put(out, k, sum);
+    }
+  }
+  return 0;
+}
+
+int TfLiteTensorType(const TfLiteTensor* t) { return t->type; }
+int32_t TfLiteTensorNumDims(const TfLiteTensor* t) { return t->num_dims; }
+int32_t TfLiteTensorDim(const TfLiteTensor* t, int32_t i) { return t->dims[i]; }
+size_t TfLiteTensorByteSize(const TfLiteTensor* t) { return t->bytes; }
+void* TfLiteTensorData(const TfLiteTensor* t) { return t->data; }
+const char* TfLiteTensorName(const TfLiteTensor* t) { return t->name; }
+TfLiteQuantizationParams TfLiteTensorQuantizationParams(const TfLiteTensor* t) { return t->quant; }
+
+int TfLiteTensorCopyFromBuffer(TfLiteTensor* t, const void* data, size_t size) {
+  if (size != t->bytes || t->data == NULL) return 1;
+  memcpy(t->data, data, size);
+  return 0;
+}
+
+int TfLiteTensorCopyToBuffer(const TfLiteTensor* t, void* data, size_t size) {
+  if (size != t->bytes || t->data == NULL) return 1;
+  memcpy(data, t->data, size);
+  return 0;
+}

@@ -1,0 +1,28 @@
+/**
+ * Run with --expose-gc: leaves a runner with unconsumed outputs unreferenced ("drop") or held
+ * ("keep"), collects garbage, and prints how many executor workers are still alive.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
+import { liveExecutorWorkers } from '../../src/pipeline/worker-executor.js';
+import { passThroughChain } from './pipeline-specs.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+
+const held: PipelinedModelRunner[] = [];
+async function startRunner(keep: boolean): Promise<void> {
+  const runner = await PipelinedModelRunner.create(passThroughChain(3, 1024));
+  for (let i = 0; i < 5; i++) await runner.push([new Uint8Array(1024)]);
+  await runner.pop();
+  if (keep) held.push(runner);
+}
+
+await startRunner(process.argv[2] === 'keep');
+const started = liveExecutorWorkers();
+for (let i = 0; i < 50 && liveExecutorWorkers() > 0; i++) {
+  gc();
+  await sleep(20);
+}
+process.stdout.write(JSON.stringify({ started, left: liveExecutorWorkers() }) + '\n');
+for (const runner of held) await runner.close();

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Aedes } from 'aedes';
+import { createLogger } from '../src/daemon/logger.js';
+import { MqttSession, type IncomingMessage, type SessionOptions } from '../src/daemon/mqtt-session.js';
+import { Mosquitto } from './helpers/mosquitto.js';
+import { Observer } from './helpers/mqtt-observer.js';
+
+const silent = createLogger({ level: 'silent' });
+let ids = 0;
+
+function sessionOptions(url: string, over: Partial<SessionOptions> = {}): SessionOptions {
+  return {
+    url,
+    clientId: `session-test-${process.pid}-${++ids}`,
+    keepalive: 30,
+    availabilityTopic: `t${ids}/availability`,
+    subscriptions: [],
+    reconnectMinMs: 50,
+    reconnectMaxMs: 400,
+    maxBufferedMessages: 10,
+    log: silent,
+    onMessage: () => {},
+    ...over,
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('MQTT session against mosquitto', () => {
+  let broker: Mosquitto;
+  before(async () => {
+    broker = await Mosquitto.start();
+  });
+  after(() => broker.close());
+
+  it('publishes retained state, then online; stopped on a clean stop', async () => {
+    const options = sessionOptions(broker.url);
+    const session = new MqttSession(options);
+    session.publishRetained({ topic: 'st/status', payload: '{"model":"m"}', qos: 1 });
+    await session.start();
+    assert.equal(session.stats().protocolVersion, 5);
+    // A late subscriber gets both as retained messages.
+    const observer = await Observer.connect(broker.url, ['st/status', options.availabilityTopic]);
+    const status = await observer.next((s) => s.topic === 'st/status');
+    assert.equal(status.retain, true);
+    assert.equal((await observer.nextText(options.availabilityTopic, 'online')).retain, true);
+    await session.stop();
+    await observer.nextText(options.availabilityTopic, 'stopped');
+    await observer.close();
+  });
+
+  it('leaves `offline` (the last will) when the process is killed', async () => {
+    const topic = `will${process.pid}/availability`;
+    const observer = await Observer.connect(broker.url, [topic]);
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/session-child.js');
+    const child = spawn(process.execPath, [script, broker.url, topic], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('connected') && resolve()));
+    await observer.nextText(topic, 'online');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const will = await observer.nextText(topic, 'offline');
+    assert.equal(will.retain, false, 'live delivery of a retained will is not flagged retain to an existing subscriber');
+    await observer.close();
+  });
+
+  it('delivers v5 properties of incoming messages and sends its own', async () => {
+    const received: IncomingMessage[] = [];
+    const session = new MqttSession(sessionOptions(broker.url, { subscriptions: ['props/in'], onMessage: (m) => received.push(m) }));
+    await session.start();
+    const observer = await Observer.connect(broker.url, ['props/out']);
+    await observer.client.publishAsync('props/in', Buffer.from([1, 2, 3]), {
+      qos: 0,
+      properties: {
+        contentType: 'image/jpeg',
+        responseTopic: 'props/reply',
+        correlationData: Buffer.from('abc'),
+        userProperties: { sequence: '7' },
+        messageExpiryInterval: 30,
+      },
+    });
+    await until(() => received.length === 1, 'the message');
+    const p = received[0]!.properties;
+    assert.deepEqual(received[0]!.payload, Buffer.from([1, 2, 3]));
+    assert.equal(p.contentType, 'image/jpeg');
+    assert.equal(p.responseTopic, 'props/reply');
+    assert.deepEqual(p.correlationData, Buffer.from('abc'));
+    assert.deepEqual({ ...p.userProperties }, { sequence: '7' });
+    assert.ok(p.messageExpiryInterval !== undefined && p.messageExpiryInterval <= 30);
+    session.publish({ topic: 'props/out', payload: 'x', qos: 1, properties: { contentType: 'application/json', correlationData: Buffer.from('abc') } });
+    const out = await observer.next((s) => s.topic === 'props/out');
+    assert.equal(out.properties.contentType, 'application/json');
+    assert.deepEqual(out.properties.correlationData, Buffer.from('abc'));
+    await session.stop();
+    await observer.close();
+  });
+
+  it('survives a broker restart: bounded outbox, dropped count, retained state and online republished', async () => {
+    const options = sessionOptions(broker.url, { maxBufferedMessages: 3 });
+    const session = new MqttSession(options);
+    session.publishRetained({ topic: 'rs/status', payload: 'state-1', qos: 1 });
+    await session.start();
+    await broker.stop();
+    await until(() => !session.stats().connected, 'the session to notice');
+    for (let i = 0; i < 5; i++) session.publish({ topic: 'rs/result', payload: `r${i}`, qos: 1 });
+    assert.deepEqual([session.stats().buffered, session.stats().dropped], [3, 2]);
+    // mosquitto runs without persistence: whatever is retained after the restart, the session put there.
+    await broker.start();
+    const observer = await Observer.connect(broker.url, ['rs/#', options.availabilityTopic]);
+    await until(() => session.stats().connected, 'the reconnect');
+    await observer.next((s) => s.topic === 'rs/status' && s.payload.toString() === 'state-1');
+    await observer.nextText(options.availabilityTopic, 'online');
+    await until(() => observer.seen.filter((s) => s.topic === 'rs/result').length === 3, 'the buffered results');
+    assert.deepEqual(observer.seen.filter((s) => s.topic === 'rs/result').map((s) => s.payload.toString()), ['r2', 'r3', 'r4']);
+    assert.equal(session.stats().reconnects, 1);
+    assert.equal(session.stats().buffered, 0);
+    await session.stop();
+    await observer.close();
+  });
+
+  it('keeps retrying while the broker is down at start, then connects', async () => {
+    await broker.stop();
+    const session = new MqttSession(sessionOptions(broker.url));
+    let started = false;
+    const starting = session.start().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(started, false);
+    await broker.start();
+    await starting;
+    assert.equal(session.stats().connected, true);
+    await session.stop();
+  });
+
+  it('splits a shared subscription between two sessions: every message exactly once', async () => {
+    const got: string[][] = [[], []];
+    const sessions = got.map(
+      (list) => new MqttSession(sessionOptions(broker.url, { subscriptions: ['$share/g1/shared/frames'], onMessage: (m) => list.push(m.payload.toString()) })),
+    );
+    await Promise.all(sessions.map((s) => s.start()));
+    const publisher = await Observer.connect(broker.url, []);
+    const sent = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    for (const m of sent) await publisher.client.publishAsync('shared/frames', m, { qos: 1 });
+    await until(() => got[0]!.length + got[1]!.length >= sent.length, 'all messages');
+    assert.deepEqual([...got[0]!, ...got[1]!].sort(), [...sent].sort());
+    assert.ok(got[0]!.length > 0 && got[1]!.length > 0, `one session got nothing: ${got[0]!.length}/${got[1]!.length}`);
+    await Promise.all(sessions.map((s) => s.stop()));
+    await publisher.close();
+  });
+});
+
+describe('MQTT session against a broker without v5', () => {
+  it('falls back to MQTT 3.1.1 and works', async () => {
+    // aedes speaks only 3.1.1 and refuses a v5 CONNECT with "unacceptable protocol version".
+    const aedes = await Aedes.createBroker();
+    const server = net.createServer(aedes.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const received: string[] = [];
+    const session = new MqttSession(sessionOptions(url, { subscriptions: ['v3/in'], onMessage: (m) => received.push(m.payload.toString()) }));
+    await session.start();
+    assert.equal(session.stats().protocolVersion, 4);
+    const peer = await Observer.connect(url, ['v3/out'], { protocolVersion: 4 });
+    await peer.client.publishAsync('v3/in', 'hello');
+    session.publish({ topic: 'v3/out', payload: 'reply', qos: 1, properties: { contentType: 'text/plain' } });
+    await peer.next((s) => s.topic === 'v3/out' && s.payload.toString() === 'reply');
+    await until(() => received.includes('hello'), 'the incoming message');
+    await session.stop();
+    await peer.close();
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await new Promise((r) => server.close(r));
+  });
+});
