@@ -86,5 +86,5 @@ test('model_invoking_error.tflite as a segment is refused when the pipeline is c
   const segments = [testDataPath('models/mobilenet_v1_0.25_128_quant.tflite'), testDataPath('models/model_invoking_error.tflite')];
   await assert.rejects(PipelinedModelRunner.create(segments), (e: unknown) =>
     e instanceof EngineError && e.device === 'cpu:1' &&
-    /^segment model_invoking_error\.tflite: could not open cpu engine on cpu:1: .*"fake-op-double"/.test(e.message));
+    /^segment 1 \(model_invoking_error\.tflite\): could not open cpu engine on cpu:1: .*"fake-op-double"/.test(e.message));
 });

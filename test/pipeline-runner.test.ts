@@ -213,7 +213,7 @@ test('a failing invoke rejects only that item, naming segment, device and cause'
   for (let i = 0; i < 5; i++) {
     if (i === 2) {
       await assert.rejects(runner.pop(), (e: unknown) =>
-        e instanceof SegmentInvokeError && e.segment === 'segment 1' && e.device === 'pt:1' && /segment 1 on pt:1 failed: EngineError: .*on purpose at invoke 2/.test(e.message));
+        e instanceof SegmentInvokeError && e.segment === 'segment 1' && e.device === 'pt:1' && /^segment 1 on pt:1 failed: EngineError: .*on purpose at invoke 2/.test(e.message));
     } else {
       const out = await runner.pop();
       assert.deepEqual(out!.t3, item(i));
@@ -237,7 +237,7 @@ test('an executor that crashes mid-stream fails the pipeline: pending and later 
   results.slice(0, delivered).forEach((r, i) => assert.deepEqual((r as PromiseFulfilledResult<NamedTensors>).value.t3, item(i)));
   const failure = results[delivered] as PromiseRejectedResult;
   assert.ok(failure.reason instanceof PipelineFailedError, String(failure.reason));
-  assert.match(failure.reason.message, /segment 2 on pt:2 died: .*crashed on purpose at invoke 3/);
+  assert.match(failure.reason.message, /^pipeline failed: segment 2 on pt:2 died: .*crashed on purpose at invoke 3/);
   assert.ok(results.slice(delivered).every((r) => r.status === 'rejected' && r.reason === failure.reason));
   assert.ok(first.every((r) => r.status === 'fulfilled' || (r as PromiseRejectedResult).reason === failure.reason));
   await assert.rejects(runner.push([item(9)]), (e: unknown) => e === failure.reason);
@@ -247,12 +247,12 @@ test('an executor that crashes mid-stream fails the pipeline: pending and later 
 });
 
 test('a hung segment is reported after the timeout and ends the pipeline', async () => {
-  const runner = await PipelinedModelRunner.create(passThroughChain(2, BYTES, { faults: { 1: { hangOn: [1] } } }), { hangTimeoutMs: 100 });
+  const runner = await PipelinedModelRunner.create(passThroughChain(2, BYTES, { faults: { 1: { hangOn: [1] } } }), { hangTimeoutMs: 300 });
   await runner.push([item(0)]);
   await runner.push([item(1)]);
   assert.deepEqual((await runner.pop())!.t2, item(0));
   await assert.rejects(runner.pop(), (e: unknown) =>
-    e instanceof PipelineFailedError && e.segment === 'segment 1' && e.device === 'pt:1' && /did not answer within 100 ms \(hung\)/.test(e.message));
+    e instanceof PipelineFailedError && e.segment === 'segment 1' && e.device === 'pt:1' && /^pipeline failed: segment 1 on pt:1 did not answer within 300 ms \(hung\)/.test(e.message));
   await runner.close();
 });
 
@@ -260,13 +260,13 @@ test('create refuses a broken chain or a failing engine, and leaves no worker be
   const before = liveExecutorWorkers();
   const broken = passThroughChain(3, BYTES);
   await assert.rejects(PipelinedModelRunner.create([broken[0]!, broken[2]!]), (e: unknown) =>
-    e instanceof ChainError && /segment 0 \(segment 0\) produces "t1" but no later segment reads it/.test(e.message));
+    e instanceof ChainError && /segment 0 produces "t1" but no later segment reads it/.test(e.message));
   const bad = { kind: 'passthrough' as const, device: 'pt:x', inputs: [spec('a', [4])], outputs: [spec('b', [8])] };
   await assert.rejects(PipelinedModelRunner.create([bad]), (e: unknown) =>
-    e instanceof EngineError && e.device === 'pt:x' && /segment 0: could not open passthrough engine on pt:x: .*"b" has 8 bytes/.test(e.message));
+    e instanceof EngineError && e.device === 'pt:x' && /^segment 0: could not open passthrough engine on pt:x: .*"b" has 8 bytes/.test(e.message));
   const hangs = passThroughChain(2, BYTES, { faults: { 1: { hangOnOpen: true } } });
-  await assert.rejects(PipelinedModelRunner.create(hangs, { hangTimeoutMs: 100 }), (e: unknown) =>
-    e instanceof EngineError && e.device === 'pt:1' && /segment 1: could not open passthrough engine on pt:1: did not open within 100 ms/.test(e.message));
+  await assert.rejects(PipelinedModelRunner.create(hangs, { openTimeoutMs: 2000 }), (e: unknown) =>
+    e instanceof EngineError && e.device === 'pt:1' && /^segment 1: could not open passthrough engine on pt:1: did not open within 2000 ms/.test(e.message));
   await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { stageQueueLimit: 0 }), /stageQueueLimit must be a number >= 1/);
   await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { byteBudget: 100 }), /byteBudget 100 is smaller than one item/);
   for (let i = 0; i < 100 && liveExecutorWorkers() > before; i++) await new Promise((r) => setTimeout(r, 10));

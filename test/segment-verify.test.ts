@@ -1,6 +1,6 @@
 /**
  * Segments run in order on the CPU engine give the whole model's output bytes exactly: every strategy,
- * N = 2..4 on the four models of issue 3 (N = 8 too for mobilenet_v2), and deeplab's runnable part.
+ * N = 2..4 on the four models of issue 3 (N = 8 too for mobilenet_v2) and on deeplab, and int8 models.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,9 +10,9 @@ import {
   cutCandidates, executionOrder, profileOperators, segmentModel, type OperatorProfile, type SegmentRequest,
 } from '../src/model/segment/index.js';
 import { engineTimer } from '../src/model/segment/engine-timer.js';
-import { runSegmentChain, verifySegments } from '../src/model/segment/verify.js';
-import { openEngine } from '../src/devices/open-engine.js';
-import { randomTensor, seededRandom } from '../src/model/segment/random-tensors.js';
+import { verifySegments } from '../src/model/segment/verify.js';
+import { imageInputs } from '../src/model/segment/image-inputs.js';
+import { int8AtBoundary, int8Everywhere } from './helpers/int8-model.js';
 import { modelBytes } from './helpers/model-files.js';
 
 /** Inputs per comparison: more for the small models, fewer for the larger (CI time). */
@@ -22,7 +22,12 @@ const MODELS: { name: string; runs: number; counts: number[] }[] = [
   { name: 'mobilenet_v2_1.0_224_quant', runs: 1, counts: [2, 3, 4, 8] },
   // 3 operators: N = 4 is refused (tested in segment-cut).
   { name: 'split_concat', runs: 3, counts: [2, 3] },
+  // Parallel branches (ASPP) and an INT64 ARG_MAX at the end.
+  { name: 'deeplabv3_mnv2_dm05_pascal_quant', runs: 1, counts: [2, 3, 4] },
 ];
+
+/** Real images for image-shaped inputs (the test data's), seeded random for the rest. */
+const images = imageInputs();
 
 /** N-1 cut tensors spread evenly over the model's single-tensor cut points. */
 function evenCuts(model: Model, name: string, count: number): string[][] {
@@ -31,8 +36,6 @@ function evenCuts(model: Model, name: string, count: number): string[][] {
   const candidates = cutCandidates(model);
   return Array.from({ length: count - 1 }, (_, k) => [candidates[Math.floor(((k + 1) * candidates.length) / count)]!]);
 }
-
-const cpu = (bytes: Uint8Array) => openEngine({ kind: 'cpu', device: 'cpu:0', model: bytes });
 
 describe('segments give the whole model\'s bytes (CPU engine)', () => {
   for (const { name, runs, counts } of MODELS) {
@@ -58,7 +61,7 @@ describe('segments give the whole model\'s bytes (CPU engine)', () => {
             assert.ok(latency.segmentMs.every((ms) => ms > 0));
             assert.ok(latency.candidatesMeasured >= count);
           }
-          const report = await verifySegments(bytes, segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs, seed: count });
+          const report = await verifySegments(bytes, segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs, seed: count, input: await images });
           assert.deepEqual(report.differences, []);
           assert.equal(report.identical, true);
         });
@@ -75,54 +78,44 @@ describe('segments give the whole model\'s bytes (CPU engine)', () => {
     const report = await verifySegments(bytes, [
       { name: 'segment 0', bytes: writeModel(segments[0]!.model) },
       { name: 'segment 1', bytes: writeModel(tampered) },
-    ], { runs: 2 });
+    ], { runs: 2, input: await images });
     assert.equal(report.identical, false);
     assert.equal(report.differences[0]!.tensor, 'MobilenetV1/Predictions/Reshape_1');
     assert.ok(report.differences[0]!.differing > 0);
   });
 });
 
-describe('deeplabv3 (parallel branches, an INT64 ARG_MAX at the end)', () => {
-  const bytes = modelBytes('models/deeplabv3_mnv2_dm05_pascal_quant.tflite');
-  const model = readModel(bytes);
-  const subgraph = model.subgraphs[0]!;
-  const argMax = subgraph.operators.findIndex((op) => model.operatorCodes[op.opcodeIndex]!.builtinCode === BUILTIN_OPERATORS.indexOf('ARG_MAX'));
-  const logits = subgraph.operators[argMax]!.inputs[0]!;
-  // The same model without its ARG_MAX, built by hand: what the segments before it must reproduce.
-  const headless: Model = {
-    ...model,
-    subgraphs: [{ ...subgraph, operators: subgraph.operators.filter((_, i) => i !== argMax), outputs: [logits] }],
-  };
-
-  it('the whole model cannot run on the CPU engine (the reason to check its parts)', async () => {
-    await assert.rejects(cpu(bytes), /INT64/);
+describe('deeplabv3 ARG_MAX and int8', () => {
+  it('deeplabv3: a cut at the logits leaves ARG_MAX (INT64 output) alone in the last segment, still byte-exact', async () => {
+    const bytes = modelBytes('models/deeplabv3_mnv2_dm05_pascal_quant.tflite');
+    const model = readModel(bytes);
+    const subgraph = model.subgraphs[0]!;
+    const argMax = subgraph.operators.findIndex((op) => model.operatorCodes[op.opcodeIndex]!.builtinCode === BUILTIN_OPERATORS.indexOf('ARG_MAX'));
+    const logits = subgraph.tensors[subgraph.operators[argMax]!.inputs[0]!]!.name;
+    const { segments } = await segmentModel(model, { strategy: 'cut', cuts: [[logits]] });
+    assert.deepEqual(segments[1]!.operators, [argMax]);
+    const report = await verifySegments(bytes, segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs: 1, input: await images });
+    assert.deepEqual(report.differences, []);
   });
 
-  for (const count of [2, 3, 4]) {
-    it(`params N=${count}: a valid chain; the segments before ARG_MAX run; without ARG_MAX, byte-exact`, async () => {
-      const { segments } = await segmentModel(model, { strategy: 'params', count });
-      assert.equal(segments.findIndex((s) => s.operators.includes(argMax)), count - 1, 'ARG_MAX is last in execution order');
-      const engines = await Promise.all(segments.slice(0, -1).map(async (s) => ({ name: `segment ${s.index}`, engine: await cpu(writeModel(s.model)) })));
-      try {
-        const spec = engines[0]!.engine.inputs[0]!;
-        const alive = await runSegmentChain(engines, { [spec.name]: randomTensor(spec, seededRandom(count)) });
-        for (const name of segments[count - 1]!.inputs) assert.ok(alive[name]!.length > 0, `"${name}" reaches the last segment`);
-      } finally {
-        await Promise.all(engines.map((e) => e.engine.dispose()));
-      }
-      await assert.rejects(cpu(writeModel(segments[count - 1]!.model)), /INT64/);
-      const parts = await segmentModel(headless, { strategy: 'params', count });
-      const report = await verifySegments(writeModel(headless), parts.segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs: 1, seed: count });
+  it('int8 split_concat (every tensor int8): cut segments give the int8 model\'s bytes', async () => {
+    const int8Bytes = int8Everywhere(modelBytes('models/split_concat.tflite'));
+    const int8 = readModel(int8Bytes);
+    assert.ok(int8.subgraphs[0]!.inputs.every((t) => int8.subgraphs[0]!.tensors[t]!.type === 'int8'));
+    for (const cuts of [[['concat']], [['concat'], ['concat/split3', 'concat/split5']]]) {
+      const { segments } = await segmentModel(int8, { strategy: 'cut', cuts });
+      const report = await verifySegments(int8Bytes, segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs: 3 });
       assert.deepEqual(report.differences, []);
-    });
-  }
+    }
+  });
 
-  it('cut just before ARG_MAX: the segments before it equal the model without it, byte for byte', async () => {
-    const logitsName = subgraph.tensors[logits]!.name;
-    const mid = cutCandidates(model)[10]!;
-    const { segments } = await segmentModel(model, { strategy: 'cut', cuts: [[mid], [logitsName]] });
-    assert.deepEqual(segments[2]!.operators, [argMax]);
-    const report = await verifySegments(writeModel(headless), segments.slice(0, 2).map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs: 1 });
-    assert.equal(report.identical, true, JSON.stringify(report.differences));
+  it('mobilenet_v1 with int8 input and output: cut segments give its bytes', async () => {
+    const bytes = int8AtBoundary(modelBytes('models/mobilenet_v1_0.25_128_quant.tflite'));
+    const model = readModel(bytes);
+    const c = cutCandidates(model);
+    const { segments } = await segmentModel(model, { strategy: 'cut', cuts: [[c[1]!], [c[Math.floor(c.length / 2)]!], [c[c.length - 2]!]] });
+    assert.equal(segments[0]!.model.subgraphs[0]!.tensors[segments[0]!.model.subgraphs[0]!.inputs[0]!]!.type, 'int8');
+    const report = await verifySegments(bytes, segments.map((s) => ({ name: `segment ${s.index}`, bytes: writeModel(s.model) })), { runs: 2 });
+    assert.deepEqual(report.differences, []);
   });
 });

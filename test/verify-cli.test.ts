@@ -48,7 +48,7 @@ describe('coral-pipe verify', () => {
     assert.deepEqual(report.differences.map((d) => [d.run, d.tensor]), [[0, 'MobilenetV1/Predictions/Reshape_1'], [1, 'MobilenetV1/Predictions/Reshape_1']]);
     const text = verify(modelFile, files[0]!, files[1]!, tampered, '--runs', '1');
     assert.equal(text.status, 1);
-    assert.match(text.stdout, /^DIFFERENT: 1 output\(s\) differ over 1 run\(s\)\n {2}run 0 "MobilenetV1\/Predictions\/Reshape_1": \d+ of 1001 elements differ; first at \[\d+\]: whole model \d+, segments \d+/);
+    assert.match(text.stdout, /^DIFFERENT: 1 output\(s\) differ over 1 run\(s\) \(image inputs\)\n {2}run 0 "MobilenetV1\/Predictions\/Reshape_1": \d+ of 1001 elements differ; first at \[\d+\]: whole model \d+, segments \d+/);
   });
 
   it('a broken chain (a segment missing) fails with one line naming the tensor', () => {

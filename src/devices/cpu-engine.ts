@@ -6,7 +6,7 @@
 import { byteSizeOf, bytesOf, elementSize, viewAs } from './dtype.js';
 import { EngineError, type Engine, type NamedTensors, type TensorQuantization, type TensorSpec } from './engine.js';
 import { loadLiteRtRuntime } from './litert/runtime.js';
-import { LiteRtCallError, WasmModel } from './litert/wasm-model.js';
+import { WasmModel } from './litert/wasm-model.js';
 import { customOperatorNames, readModel, type Model, type SubGraph } from '../model/index.js';
 import { checkNamedTensors, TensorInputError } from '../pipeline/tensor-check.js';
 
@@ -53,7 +53,7 @@ export async function loadCpuEngine(bytes: Uint8Array, options: CpuEngineOptions
   try {
     wasm = await WasmModel.load(litert, bytes, options.numThreads === undefined ? {} : { numThreads: options.numThreads });
   } catch (err) {
-    throw runtimeRefusal(err, device);
+    throw new UnsupportedModelError(`LiteRT cannot run the model: ${(err as Error).message}`, device, { cause: err });
   }
   try {
     const engine = new CpuEngine(device, wasm, specsOf(model, wasm, device));
@@ -71,11 +71,6 @@ function parse(bytes: Uint8Array, device: string): Model {
   } catch (err) {
     throw new UnsupportedModelError(`cannot read the model: ${(err as Error).message}`, device, { cause: err });
   }
-}
-
-function runtimeRefusal(err: unknown, device: string): EngineError {
-  if (err instanceof EngineError) return err;
-  return new UnsupportedModelError(`LiteRT cannot run the model: ${(err as Error).message}`, device, { cause: err });
 }
 
 /**
@@ -178,8 +173,7 @@ class CpuEngine implements Engine {
     try {
       outputs = await this.wasm.run(this.inputs.map((spec) => bytesOf(inputs[spec.name]!)));
     } catch (err) {
-      const reason = err instanceof LiteRtCallError ? err.message : String(err);
-      throw new EngineError(`invoke failed on ${this.device}: ${reason}`, this.device, { cause: err });
+      throw new EngineError(`invoke failed on ${this.device}: ${(err as Error).message}`, this.device, { cause: err });
     }
     // The copies own fresh, aligned ArrayBuffers, so the typed views the caller gets are theirs.
     return Object.fromEntries(this.outputs.map((spec, i) => [spec.name, viewAs(spec.dtype, outputs[i]!)]));

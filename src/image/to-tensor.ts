@@ -55,9 +55,6 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, options
     if (!meta.format || !FORMATS.has(meta.format)) {
       throw new ImageInputError(`${source}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG or WebP)`);
     }
-    if (meta.width * meta.height > limit) {
-      throw new ImageInputError(`${source}: ${meta.width}x${meta.height} exceeds the limit of ${limit} pixels`);
-    }
     pixels = await image
       .flatten({ background: '#000000' })
       .toColourspace('srgb')
@@ -69,6 +66,10 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, options
       .toBuffer();
   } catch (err) {
     if (err instanceof ImageInputError) throw err;
+    // sharp checks the size its header claims before decoding anything.
+    if (/pixel limit/.test((err as Error).message)) {
+      throw new ImageInputError(`${source}: the image has more than the limit of ${limit} pixels`, { cause: err });
+    }
     throw new ImageInputError(`${source}: cannot decode: ${(err as Error).message}`, { cause: err });
   }
   if (pixels.length !== height * width * 3) {

@@ -22,6 +22,8 @@ export interface ModelSummary {
   readonly operatorCounts: Readonly<Record<string, number>>;
   /** Bytes of constant tensor data (weights, biases), each buffer once. */
   readonly parameterBytes: number;
+  /** Bytes of custom op payloads: where an Edge TPU model keeps its compiled weights. */
+  readonly customOpDataBytes: number;
   readonly customOperators: readonly string[];
   readonly edgeTpuCompiled: boolean;
   readonly signatures: readonly string[];
@@ -31,10 +33,12 @@ export function summarizeModel(model: Model): ModelSummary {
   const main = model.subgraphs[0];
   const counts = new Map<string, number>();
   const constantBuffers = new Set<number>();
+  let customOpDataBytes = 0;
   for (const subgraph of model.subgraphs) {
     for (const op of subgraph.operators) {
       const name = operatorName(model, op);
       counts.set(name, (counts.get(name) ?? 0) + 1);
+      customOpDataBytes += op.customOptions?.length ?? 0;
     }
     subgraph.tensors.forEach((tensor, i) => {
       if (isConstant(model, subgraph, i)) constantBuffers.add(tensor.buffer);
@@ -51,6 +55,7 @@ export function summarizeModel(model: Model): ModelSummary {
     operators: model.subgraphs.reduce((n, s) => n + s.operators.length, 0),
     operatorCounts: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     parameterBytes: [...constantBuffers].reduce((n, b) => n + (model.buffers[b]?.data.length ?? 0), 0),
+    customOpDataBytes,
     customOperators: customOperatorNames(model),
     edgeTpuCompiled: isEdgeTpuCompiled(model),
     signatures: model.signatureDefs.map((s) => s.signatureKey),
@@ -77,6 +82,7 @@ export function formatSummary(s: ModelSummary): string {
     `edge tpu compiled: ${s.edgeTpuCompiled ? 'yes' : 'no'}`,
     `custom ops: ${s.customOperators.length > 0 ? s.customOperators.join(', ') : 'none'}`,
     `parameter bytes: ${s.parameterBytes}`,
+    ...(s.customOpDataBytes > 0 ? [`custom op data bytes: ${s.customOpDataBytes}`] : []),
     'inputs:',
     ...s.inputs.map(formatTensor),
     'outputs:',

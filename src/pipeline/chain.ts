@@ -85,7 +85,7 @@ interface Building {
 export function analyzeChain(segments: readonly ChainSegment[], options: ChainOptions = {}): ChainAnalysis {
   if (segments.length === 0) throw new ChainError(['no segments given']);
   const problems: string[] = [];
-  const label = (i: number) => `segment ${i} (${segments[i]!.name})`;
+  const label = (i: number) => (segments[i]!.name === `segment ${i}` ? `segment ${i}` : `segment ${i} (${segments[i]!.name})`);
   const modelInputs = options.modelInputs ? new Set(options.modelInputs) : undefined;
   const modelOutputs = new Set(options.modelOutputs ?? []);
   const last = segments.length - 1;

@@ -8,14 +8,17 @@ export class PipelineClosedError extends Error {
   }
 }
 
-/** One item's inference failed; only that item's pop rejects with it. */
+/**
+ * One item's inference failed; only that item's pop rejects with it. `segment` is the segment's label,
+ * e.g. `segment 1 (model_segment_1_of_2.tflite)`.
+ */
 export class SegmentInvokeError extends Error {
   constructor(
     readonly segment: string,
     readonly device: string,
     cause: { name: string; message: string },
   ) {
-    super(`segment ${segment} on ${device} failed: ${cause.name}: ${cause.message}`, { cause });
+    super(`${segment} on ${device} failed: ${cause.name}: ${cause.message}`, { cause });
     this.name = 'SegmentInvokeError';
   }
 }
@@ -28,7 +31,7 @@ export class PipelineFailedError extends Error {
     reason: string,
     cause?: unknown,
   ) {
-    super(`pipeline failed: segment ${segment} on ${device} ${reason}`, { cause });
+    super(`pipeline failed: ${segment} on ${device} ${reason}`, { cause });
     this.name = 'PipelineFailedError';
   }
 }

@@ -37,11 +37,20 @@ export interface RunnerOptions extends SegmentDevices, ChainOptions {
   readonly byteBudget?: number;
   /** An executor that has not answered after this long fails the pipeline as hung (default 60 s; 0 = never). */
   readonly hangTimeoutMs?: number;
+  /** An engine that has not opened after this long fails create (default 60 s; 0 = never). */
+  readonly openTimeoutMs?: number;
   /** Where item slabs come from (default: a reusing pool). */
   readonly allocator?: SlabAllocator;
 }
 
-const DEFAULTS = { inputQueueLimit: 4, stageQueueLimit: 2, outputQueueLimit: 4, byteBudget: 256 * 2 ** 20, hangTimeoutMs: 60_000 };
+const DEFAULTS = {
+  inputQueueLimit: 4,
+  stageQueueLimit: 2,
+  outputQueueLimit: 4,
+  byteBudget: 256 * 2 ** 20,
+  hangTimeoutMs: 60_000,
+  openTimeoutMs: 60_000,
+};
 
 interface Item {
   readonly seq: number;
@@ -68,6 +77,8 @@ interface Slot {
 interface Stage {
   readonly index: number;
   readonly name: string;
+  /** How errors name it: `segment 1 (file.tflite)`. */
+  readonly label: string;
   readonly slots: Slot[];
   /** Items waiting for this stage. */
   readonly queue: Item[];
@@ -118,10 +129,12 @@ class PipelineCore {
     this.maxInFlight = Math.floor(limits.byteBudget / layout.byteSize);
   }
 
-  addStage(name: string, executors: WorkerExecutor[]): void {
+  addStage(segment: ResolvedSegment, executors: WorkerExecutor[]): void {
+    const index = this.stages.length;
     this.stages.push({
-      index: this.stages.length,
-      name,
+      index,
+      name: segment.name,
+      label: labelOf(index, segment),
       slots: executors.map((executor) => ({ executor, running: [], startedAt: 0, blocked: [] })),
       queue: [],
       queueMax: 0,
@@ -270,7 +283,7 @@ class PipelineCore {
     const item = this.settle(stage, slot, seq);
     if (!item) return;
     stage.failures++;
-    item.error = new SegmentInvokeError(stage.name, slot.executor.device, error);
+    item.error = new SegmentInvokeError(stage.label, slot.executor.device, error);
     this.releaseSlab(item.slab!);
     item.slab = undefined;
     this.finish(item);
@@ -407,7 +420,7 @@ class PipelineCore {
       for (const slot of stage.slots) {
         if (slot.running.length > 0 && now - slot.startedAt > this.limits.hangTimeoutMs) {
           this.fail(
-            new PipelineFailedError(stage.name, slot.executor.device, `did not answer within ${this.limits.hangTimeoutMs} ms (hung)`),
+            new PipelineFailedError(stage.label, slot.executor.device, `did not answer within ${this.limits.hangTimeoutMs} ms (hung)`),
           );
           return;
         }
@@ -474,7 +487,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
       const value = options[key];
       if (value === undefined) continue;
-      const min = key === 'hangTimeoutMs' ? 0 : 1;
+      const min = key === 'hangTimeoutMs' || key === 'openTimeoutMs' ? 0 : 1;
       if (!Number.isFinite(value) || value < min) throw new RangeError(`${key} must be a number >= ${min}, got ${value}`);
       limits[key] = value;
     }
@@ -490,13 +503,13 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
               done: (seq, busyMs) => core && core.onDone(core.stages[index]!, slotOf()!, seq, busyMs),
               failed: (seq, error) => core && core.onFailed(core.stages[index]!, slotOf()!, seq, error),
               died: (err) => {
-                const failure = new PipelineFailedError(segment.name, engineDevice(spec), `died: ${err.message}`, err);
+                const failure = new PipelineFailedError(labelOf(index, segment), engineDevice(spec), `died: ${err.message}`, err);
                 if (core) core.fail(failure);
                 else early.push(failure);
               },
-            }, limits.hangTimeoutMs).catch((err: unknown) => {
+            }, limits.openTimeoutMs).catch((err: unknown) => {
               if (!(err instanceof EngineError)) throw err;
-              throw new EngineError(`segment ${segment.name}: ${err.message}`, err.device, { cause: err.cause });
+              throw new EngineError(`${labelOf(index, segment)}: ${err.message}`, err.device, { cause: err.cause });
             });
           }),
         ),
@@ -514,7 +527,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
       const [first, ...rest] = replicas;
       for (const other of rest) {
         if (!sameSpecs(first!.inputs, other.inputs) || !sameSpecs(first!.outputs, other.outputs)) {
-          return abort(new TensorInputError(`segment ${resolved[i]!.name}: replica on ${other.device} has other tensors than on ${first!.device}`));
+          return abort(new TensorInputError(`${labelOf(i, resolved[i]!)}: replica on ${other.device} has other tensors than on ${first!.device}`));
         }
       }
     }
@@ -532,7 +545,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
       return abort(new RangeError(`byteBudget ${limits.byteBudget} is smaller than one item (${layout.byteSize} bytes)`));
     }
     core = new PipelineCore(chain, layout, options.allocator ?? new SlabPool(Math.floor(limits.byteBudget / layout.byteSize)), limits);
-    executors.forEach((replicas, i) => core!.addStage(resolved[i]!.name, replicas));
+    executors.forEach((replicas, i) => core!.addStage(resolved[i]!, replicas));
     core.start();
     if (early.length > 0) core.fail(early[0]!);
     return new PipelinedModelRunner(core);
@@ -635,6 +648,11 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     }
     return Object.fromEntries(specs.map((s, i) => [s.name, list[i]!]));
   }
+}
+
+/** How errors name a segment: its position, and its file when it has one. */
+function labelOf(index: number, segment: ResolvedSegment): string {
+  return segment.name === `segment ${index}` ? segment.name : `segment ${index} (${segment.name})`;
 }
 
 /** The caller's model input/output names, else those the segment files record. */

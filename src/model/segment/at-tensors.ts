@@ -82,9 +82,11 @@ export function splitAtTensors(model: Model, cuts: readonly (readonly string[])[
     const stray = crossing(subgraph, taken).filter((t) => !carried.has(t));
     if (stray.length > 0) {
       const others = stray.map((t) => `"${subgraph.tensors[t]!.name}"`).join(', ');
+      const after = Math.max(...tensors.map((t) => order.indexOf(producers(subgraph).get(t)!)));
+      const next = cutCandidates(model).find((name) => order.indexOf(producers(subgraph).get(tensorByName(subgraph, name))!) > after);
       throw new SegmentationError(
         `cut at ${label} does not separate the graph: ${others} also cross${stray.length === 1 ? 'es' : ''} it ` +
-          `(cut at all of them joined with "+", or pick another tensor)`,
+          `(cut at all of them joined with "+", or pick another tensor${next ? `, e.g. "${next}" just after` : ''})`,
       );
     }
     segments.push(ops);

@@ -12,7 +12,7 @@ import { executionOrder, rangesOf } from './plan.js';
 
 export { SegmentationError } from './errors.js';
 export { cutModel, rangeSegment, type Segment } from './cut-model.js';
-export { planSegments, executionOrder, type SegmentPlan } from './plan.js';
+export { planSegments, executionOrder, rangesOf, type SegmentPlan } from './plan.js';
 export { splitByParameters } from './by-parameters.js';
 export { splitAtTensors, parseCuts, cutCandidates } from './at-tensors.js';
 export { splitByLatency, profileOperators, minMaxSplit, type SegmentTimer, type OperatorProfile, type LatencyOptions, type LatencyReport } from './by-latency.js';
