@@ -1,6 +1,7 @@
 /** The daemon with the real pipeline (mobilenet_v2 in 2 CPU segments) behind a real mosquitto. */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Daemon } from '../src/daemon/daemon.js';
 import { createLogger } from '../src/daemon/logger.js';
@@ -22,6 +23,25 @@ const EXPECTED: Record<string, [number, string]> = {
   'owl.jpg': [83, 'ruffed grouse'],
 };
 
+/** A valid PNG whose header claims 20000x20000 pixels (a decompression bomb's first bytes). */
+function hugePngHeader(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(4 + typed.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), 4 + typed.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(20000, 0);
+  ihdr.writeUInt32BE(20000, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
+
 describe('daemon end to end with the real pipeline', () => {
   let broker: Mosquitto;
   before(async () => {
@@ -29,7 +49,7 @@ describe('daemon end to end with the real pipeline', () => {
   });
   after(() => broker.close());
 
-  it('answers every test image with the reference top-1 label, and a bad frame with an error event', async () => {
+  it('answers every test image with the reference top-1 label, and each kind of bad payload with an error event', async () => {
     const images = Object.keys(EXPECTED);
     const cameras = images.map((_, i) => `  c${i}: e2e/${process.pid}/c${i}`).join('\n');
     const config = await testDaemonConfig(
@@ -37,7 +57,7 @@ describe('daemon end to end with the real pipeline', () => {
       [
         'cameras:',
         cameras,
-        `  bad: e2e/${process.pid}/bad`,
+        ...['truncated', 'huge', 'empty', 'text'].map((c) => `  ${c}: e2e/${process.pid}/${c}`),
         'topK: 3',
         'limits: {queueDepth: 3}',
       ].join('\n'),
@@ -51,8 +71,13 @@ describe('daemon end to end with the real pipeline', () => {
     const daemon = await Daemon.start({ config: withModel, createClassifier: createPipelineClassifier, log: createLogger({ level: 'silent' }) });
     try {
       for (const [i, image] of images.entries()) await observer.client.publishAsync(`e2e/${process.pid}/c${i}`, await readFile(testDataPath(`images/${image}`)));
-      const truncated = (await readFile(testDataPath('images/parrot.jpg'))).subarray(0, 2000);
-      await observer.client.publishAsync(`e2e/${process.pid}/bad`, truncated);
+      const bad: Record<string, [Buffer, RegExp]> = {
+        truncated: [(await readFile(testDataPath('images/parrot.jpg'))).subarray(0, 2000), /cannot decode|premature end|truncated|corrupt/i],
+        huge: [hugePngHeader(), /limit of \d+ pixels|pixel limit/],
+        empty: [Buffer.alloc(0), /empty/],
+        text: [Buffer.from('GET / HTTP/1.1'), /not a JPEG or PNG/],
+      };
+      for (const [camera, [payload]] of Object.entries(bad)) await observer.client.publishAsync(`e2e/${process.pid}/${camera}`, payload);
       for (const [i, image] of images.entries()) {
         const result = JSON.parse((await observer.next((s) => s.topic === topics.result(`c${i}`), 60_000)).payload.toString());
         const [index, label] = EXPECTED[image]!;
@@ -62,8 +87,11 @@ describe('daemon end to end with the real pipeline', () => {
         assert.equal(result.model.name, 'mobilenet_v2_1.0_224_quant');
         assert.ok(result.top[0].score > 0.5 && result.top[0].score <= 1, `${image}: score ${result.top[0].score}`);
       }
-      const error = JSON.parse((await observer.next((s) => s.topic === topics.error('bad'), 60_000)).payload.toString());
-      assert.match(error.error, /cannot decode|premature end|truncated|corrupt/i);
+      for (const [camera, [, reason]] of Object.entries(bad)) {
+        const error = JSON.parse((await observer.next((s) => s.topic === topics.error(camera), 60_000)).payload.toString());
+        assert.match(error.error, reason, camera);
+      }
+      assert.equal(daemon.cameraTotals('huge')!.errors, 1);
     } finally {
       await daemon.stop();
       await observer.close();

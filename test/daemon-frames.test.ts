@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { PipelineFailedError } from '../src/pipeline/errors.js';
 import type { Notifier } from '../src/systemd/notify.js';
 import { Daemon } from '../src/daemon/daemon.js';
 import { createLogger } from '../src/daemon/logger.js';
@@ -29,18 +30,20 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
   after(() => broker.close());
 
   /** A daemon with cameras a and b (topics cam/<pid>/a, cam/<pid>/b) and an observer of everything it publishes. */
-  async function setup(extraYaml = '', mqttYaml = '', classifier = new FakeClassifier(), notifier?: Notifier) {
+  async function setup(t: TestContext, extraYaml = '', mqttYaml = '', classifier = new FakeClassifier(), notifier?: Notifier) {
     const p = process.pid;
     const config = await testDaemonConfig(broker.url, `cameras:\n  a: cam/${p}/a\n  b:\n    topics: [cam/${p}/b]\n    crop: {x: 1, y: 2, width: 3, height: 4}\n${extraYaml}`, mqttYaml);
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
     const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`, 'replies/#']);
     const daemon = await Daemon.start({ config, createClassifier: async () => classifier, log, ...(notifier && { notifier }) });
+    // Also on failure: a daemon left running would keep the test process alive.
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const frameTopic = (cam: string) => `cam/${p}/${cam}`;
     return { config, topics, observer, daemon, classifier, frameTopic };
   }
 
-  it('answers frames with results; status retained and online; v5 properties honoured', async () => {
-    const { topics, observer, daemon, classifier, frameTopic } = await setup();
+  it('answers frames with results; status retained and online; v5 properties honoured', async (t) => {
+    const { topics, observer, daemon, classifier, frameTopic } = await setup(t);
     await observer.nextText(topics.availability, 'online');
     const status = json(await observer.next((s) => s.topic === topics.status));
     assert.deepEqual(status.model, { name: 'fake', hash: 'f00d' });
@@ -78,8 +81,8 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
-  it('counts and publishes bad payloads without stopping any camera', async () => {
-    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  maxPayloadBytes: 64\n');
+  it('counts and publishes bad payloads without stopping any camera', async (t) => {
+    const { topics, observer, daemon, frameTopic } = await setup(t, 'limits:\n  maxPayloadBytes: 64\n');
     await observer.nextText(topics.availability, 'online');
     const bad: [Buffer | string, RegExp][] = [
       [Buffer.alloc(0), /empty/],
@@ -103,9 +106,9 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
-  it('keeps only the newest waiting frame per camera and counts the dropped ones', async () => {
+  it('keeps only the newest waiting frame per camera and counts the dropped ones', async (t) => {
     const classifier = new FakeClassifier();
-    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  queueDepth: 1\n', '', classifier);
+    const { topics, observer, daemon, frameTopic } = await setup(t, 'limits:\n  queueDepth: 1\n', '', classifier);
     await observer.nextText(topics.availability, 'online');
     const release = classifier.hold();
     for (let i = 1; i <= 6; i++)
@@ -122,9 +125,9 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
-  it('does not process frames whose message expiry passed while they waited', async () => {
+  it('does not process frames whose message expiry passed while they waited', async (t) => {
     const classifier = new FakeClassifier();
-    const { topics, observer, daemon, frameTopic } = await setup('limits:\n  queueDepth: 1\n', '', classifier);
+    const { topics, observer, daemon, frameTopic } = await setup(t, 'limits:\n  queueDepth: 1\n', '', classifier);
     await observer.nextText(topics.availability, 'online');
     const release = classifier.hold();
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
@@ -141,7 +144,7 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
-  it('publishes stats every interval and pings the watchdog only while frames complete', async () => {
+  it('publishes stats every interval and pings the watchdog only while frames complete', async (t) => {
     const classifier = new FakeClassifier();
     const pings: string[] = [];
     const notifier: Notifier = {
@@ -153,7 +156,7 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
       stopping: () => pings.push('STOPPING'),
       send: () => {},
     };
-    const { topics, observer, daemon, frameTopic } = await setup('statsIntervalSeconds: 1\n', '', classifier, notifier);
+    const { topics, observer, daemon, frameTopic } = await setup(t, 'statsIntervalSeconds: 1\n', '', classifier, notifier);
     assert.match(pings[0]!, /^READY 2 devices, model fake in 2 segments, 0 fps, 0% dropped$/);
     await until(() => pings.includes('WATCHDOG'), 'an idle watchdog ping');
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
@@ -171,13 +174,23 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     assert.equal(pings.slice(stalled).filter((p) => p === 'WATCHDOG').length, 0, 'watchdog pinged while hung');
     release();
     await until(() => pings.slice(stalled).includes('WATCHDOG'), 'pings to resume');
+    // A dead pipeline: frames fail at once, which is not progress; the status says failed, pings stop for good.
+    classifier.failure = new PipelineFailedError('segment 1 (s1.tflite)', 'cpu:1', 'died: worker exited');
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(3));
+    const failed = json(await observer.next((s) => s.topic === topics.status && json(s).state === 'failed'));
+    assert.match(failed.error, /segment 1 .* on cpu:1 died/);
+    assert.ok(pings.some((p) => p.startsWith('STATUS pipeline failed')));
+    await new Promise((r) => setTimeout(r, 100));
+    const dead = pings.length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(pings.slice(dead).filter((p) => p === 'WATCHDOG').length, 0, 'watchdog pinged with a dead pipeline');
     await daemon.stop();
     assert.equal(pings.at(-1), 'STOPPING');
     await observer.close();
   });
 
-  it('keeps answering across a broker restart', async () => {
-    const { topics, observer, daemon, frameTopic } = await setup();
+  it('keeps answering across a broker restart', async (t) => {
+    const { topics, observer, daemon, frameTopic } = await setup(t);
     await observer.nextText(topics.availability, 'online');
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
     await observer.next((s) => s.topic === topics.result('a'));
@@ -195,11 +208,12 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
-  it('splits frames between two daemons in one shared group: each answered exactly once', async () => {
-    const one = await setup('', 'sharedGroup: g');
+  it('splits frames between two daemons in one shared group: each answered exactly once', async (t) => {
+    const one = await setup(t, '', 'sharedGroup: g');
     const c2 = new FakeClassifier();
     const config2 = await testDaemonConfig(broker.url, `cameras:\n  a: cam/${process.pid}/a\n  b: cam/${process.pid}/b\n`, 'sharedGroup: g');
     const two = await Daemon.start({ config: config2, createClassifier: async () => c2, log });
+    t.after(() => two.stop());
     const observer2 = await Observer.connect(broker.url, [`${config2.mqtt.topicPrefix}/${config2.node}/camera/+/result`]);
     const sent = 30;
     const results = () => [

@@ -45,7 +45,7 @@ describe('config reload', () => {
     await writeFile(file, [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model, 'cameras:', cameras, ''].join('\n'));
   }
 
-  it('swaps to a new model: frames in the old pipeline answered by it, new frames by the new one, no reconnect', async () => {
+  it('swaps to a new model: frames in the old pipeline answered by it, new frames by the new one, no reconnect', async (t) => {
     n++;
     const file = path.join(dir, `swap${n}.yaml`);
     const model = (name: string) => `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, name: ${name}}`;
@@ -63,6 +63,7 @@ describe('config reload', () => {
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
     const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`]);
     const daemon = await Daemon.start({ config, createClassifier: factory, log, notifier });
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const frame = (i: number, cam = 'a') => observer.client.publishAsync(`rl/${process.pid}/${cam}`, fakeJpeg(i));
     const results = (cam = 'a') => observer.seen.filter((s) => s.topic === topics.result(cam)).map((s) => [json(s).top[0].index, json(s).model.name]);
 
@@ -104,11 +105,9 @@ describe('config reload', () => {
     await frame(4, 'b');
     await until(() => results('b').length === 1, 'camera b');
     assert.equal(daemon.mqttStats().reconnects, 0);
-    await daemon.stop();
-    await observer.close();
   });
 
-  it('goes to another real model and back while frames flow, answering every frame exactly once', async () => {
+  it('goes to another real model and back while frames flow, answering every frame exactly once', async (t) => {
     n++;
     const file = path.join(dir, `real${n}.yaml`);
     const v2 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, segments: 2}`;
@@ -118,6 +117,7 @@ describe('config reload', () => {
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
     const observer = await Observer.connect(broker.url, [topics.result('a')]);
     const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const image = await readFile(testDataPath('images/parrot.jpg'));
     const sent = 24;
     let reloads: Promise<unknown> = Promise.resolve();
@@ -143,8 +143,6 @@ describe('config reload', () => {
     assert.equal(models.at(-1), 'mobilenet_v2_1.0_224_quant');
     assert.equal(models[0], 'mobilenet_v2_1.0_224_quant');
     assert.equal(daemon.mqttStats().reconnects, 0);
-    await daemon.stop();
-    await observer.close();
   });
 
   it('notices edits of the watched config file, once per burst of writes', async () => {

@@ -6,6 +6,7 @@
  * while frames keep completing (or nothing is waiting), so a hung accelerator gets the service restarted.
  */
 import type { Logger } from 'pino';
+import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../pipeline/errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { ClassifierFactory, FrameClassifier } from './classifier.js';
 import type { CameraConfig } from './config-schema.js';
@@ -37,7 +38,7 @@ class Camera {
   constructor(
     readonly id: string,
     readonly config: CameraConfig,
-    defaultPolicy: 'newest' | 'oldest',
+    readonly defaultPolicy: 'newest' | 'oldest',
   ) {
     this.slot = new FrameSlot(config.dropPolicy ?? defaultPolicy);
   }
@@ -81,12 +82,17 @@ export class Daemon {
   private cameras = new Map<string, Camera>();
   private cameraOfTopic = new Map<string, Camera>();
   private reloading: Promise<unknown> = Promise.resolve();
+  /** Replaced classifiers still answering their last frames; stop() waits for them. */
+  private readonly retiring = new Set<Promise<void>>();
   private statsTimer: NodeJS.Timeout | undefined;
   private turn = 0;
   private inFlight = 0;
-  private completed = 0;
+  /** Frames answered or refused by the pipeline: what the watchdog counts as progress. */
+  private progress = 0;
+  /** Set when the pipeline as a whole failed (dead or hung executor): no more watchdog pings. */
+  private pipelineFailure: Error | undefined;
   private stopping = false;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private watchdogTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private lastStatsAt = performance.now();
   private statusLine = '';
@@ -128,15 +134,14 @@ export class Daemon {
     daemon.startStatsTimer();
     const watchdogMs = options.notifier?.watchdogIntervalMs;
     if (watchdogMs !== undefined) {
-      let lastCompleted = 0;
-      daemon.timers.push(
-        setInterval(() => {
-          // Progress, or nothing to do: both mean the pipeline is not stuck.
-          if (daemon.completed > lastCompleted || daemon.inFlight === 0) options.notifier!.watchdog();
-          else log.warn({ event: 'watchdog-withheld', inFlight: daemon.inFlight }, 'no frame completed since the last watchdog tick');
-          lastCompleted = daemon.completed;
-        }, watchdogMs),
-      );
+      let lastProgress = 0;
+      daemon.watchdogTimer = setInterval(() => {
+        // Progress, or nothing to do: both mean the pipeline is not stuck. A failed one is never fine.
+        const alive = daemon.pipelineFailure === undefined && (daemon.progress > lastProgress || daemon.inFlight === 0);
+        if (alive) options.notifier!.watchdog();
+        else log.warn({ event: 'watchdog-withheld', inFlight: daemon.inFlight, failed: daemon.pipelineFailure?.message }, 'no frame completed since the last watchdog tick');
+        lastProgress = daemon.progress;
+      }, watchdogMs);
     }
     return daemon;
   }
@@ -145,11 +150,11 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.watchdogTimer);
     clearInterval(this.statsTimer);
     this.options.notifier?.stopping('stopping');
     await this.reloading;
-    await this.classifier.close();
+    await Promise.all([this.classifier.close(), ...this.retiring]);
     await this.session.stop();
     this.options.log.info({ event: 'stopped' }, 'daemon stopped');
   }
@@ -197,14 +202,19 @@ export class Daemon {
       // close() lets finish before freeing it.
       const old = this.classifier;
       this.classifier = built;
+      this.pipelineFailure = undefined;
       swappedModel = true;
-      void old.close().catch((err: Error) => log.warn({ event: 'reload', err: err.message }, 'closing the old pipeline failed'));
+      const closing = old
+        .close()
+        .catch((err: Error) => log.warn({ event: 'reload', err: err.message }, 'closing the old pipeline failed'))
+        .finally(() => this.retiring.delete(closing));
+      this.retiring.add(closing);
     }
+    if (applied.log.level !== this.config.log.level) log.level = applied.log.level;
     this.config = applied;
     this.setCameras(applied);
     await this.session.setSubscriptions(this.subscriptions());
     this.startStatsTimer();
-    log.level = applied.log.level;
     this.publishStatus();
     const outcome: ReloadOutcome = { ok: true, swappedModel, ...(needsRestart.length > 0 && { needsRestart }) };
     this.publishEvent({ event: 'reload', ...outcome, model: this.classifier.info.model });
@@ -232,7 +242,8 @@ export class Daemon {
     const ofTopic = new Map<string, Camera>();
     for (const [id, camera] of Object.entries(config.cameras)) {
       const old = this.cameras.get(id);
-      const cam = old && JSON.stringify(old.config) === JSON.stringify(camera) ? old : new Camera(id, camera, config.limits.dropPolicy);
+      const same = old && JSON.stringify([old.config, old.defaultPolicy]) === JSON.stringify([camera, config.limits.dropPolicy]);
+      const cam = same ? old : new Camera(id, camera, config.limits.dropPolicy);
       cameras.set(id, cam);
       for (const topic of camera.topics) ofTopic.set(topic, cam);
     }
@@ -279,9 +290,9 @@ export class Daemon {
       if (next === undefined) return;
       const [cam, frame] = next;
       this.inFlight++;
-      void this.process(cam, frame).finally(() => {
+      void this.process(cam, frame).then((progressed) => {
         this.inFlight--;
-        this.completed++;
+        if (progressed) this.progress++;
         this.pump();
       });
     }
@@ -303,7 +314,8 @@ export class Daemon {
     return undefined;
   }
 
-  private async process(cam: Camera, frame: Frame & { sequence: number }): Promise<void> {
+  /** Classifies and answers one frame; resolves false when the pipeline itself is down. Never rejects. */
+  private async process(cam: Camera, frame: Frame & { sequence: number }): Promise<boolean> {
     // Pinned for this frame: a reload swaps this.classifier, and the frame stays with the one it entered.
     const classifier = this.classifier;
     const startedAt = performance.now();
@@ -313,8 +325,10 @@ export class Daemon {
     } catch (err) {
       // libvips repeats its complaint over several lines; the first says it.
       const reason = String((err as Error).message ?? err).split('\n')[0]!;
-      this.reportBadFrame(cam, reason, frame.responseTopic, frame.correlationData, frame.sequence);
-      return;
+      this.reportBadFrame(cam, reason, frame.responseTopic, frame.correlationData, frame.sequence, err);
+      const down = err instanceof PipelineFailedError || err instanceof PipelineClosedError;
+      if (down && classifier === this.classifier) this.pipelineFailed(err);
+      return !down;
     }
     cam.totals.answered++;
     const info = classifier.info;
@@ -334,6 +348,17 @@ export class Daemon {
       },
     };
     this.publishFrameReply(this.topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
+    return true;
+  }
+
+  /** The current pipeline is dead: say so everywhere once; the withheld watchdog gets us restarted. */
+  private pipelineFailed(err: Error): void {
+    if (this.pipelineFailure !== undefined) return;
+    this.pipelineFailure = err;
+    const where = err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
+    this.options.log.error({ event: 'pipeline-failed', ...where, err: err.message }, err.message);
+    this.publishStatus();
+    this.options.notifier?.status(`pipeline failed: ${err.message}`);
   }
 
   /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
@@ -353,7 +378,7 @@ export class Daemon {
   }
 
   /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
-  private reportBadFrame(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number): void {
+  private reportBadFrame(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
     cam.totals.errors++;
     const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), error: reason, time: new Date().toISOString() });
     this.publishFrameReply(this.topics.error(cam.id), payload, sequence, {
@@ -365,7 +390,9 @@ export class Daemon {
       cam.suppressedErrors++;
       return;
     }
-    this.options.log.warn({ event: 'bad-frame', camera: cam.id, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
+    // Segment and device tell journald users which accelerator misbehaves.
+    const where = err instanceof SegmentInvokeError || err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
+    this.options.log.warn({ event: 'bad-frame', camera: cam.id, ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
     cam.lastErrorLog = now;
     cam.suppressedErrors = 0;
   }
@@ -374,7 +401,8 @@ export class Daemon {
     const info = this.classifier.info;
     const status = {
       node: this.config.node,
-      state: 'running',
+      state: this.pipelineFailure === undefined ? 'running' : 'failed',
+      ...(this.pipelineFailure !== undefined && { error: this.pipelineFailure.message }),
       since: this.startedAt.toISOString(),
       model: info.model,
       segments: info.segments,

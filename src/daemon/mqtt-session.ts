@@ -109,7 +109,9 @@ export class MqttSession {
     this.subscriptions = [...filters];
     const client = this.client;
     if (!client?.connected) return;
-    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    // A failure here is repaired by the next connect, which subscribes the current list.
+    if (removed.length > 0)
+      await client.unsubscribeAsync(removed).catch((err: Error) => this.options.log.warn({ event: 'mqtt-unsubscribe', err: err.message }, 'unsubscribe failed'));
     if (added.length > 0) await this.subscribe(client, added);
   }
 

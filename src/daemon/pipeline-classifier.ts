@@ -15,7 +15,13 @@ import { ImageInputError, imageToTensor } from '../image/to-tensor.js';
 import { readModel, writeModel } from '../model/index.js';
 import { segmentModel } from '../model/segment/index.js';
 import { engineTimer } from '../model/segment/engine-timer.js';
+import { isEdgeTpu, type Device, type DeviceHealth } from '../devices/device.js';
+import { enumerateDevices } from '../devices/enumerate.js';
+import { probePci } from '../devices/pci-probe.js';
+import { engineSpecFor, executorKindFor } from '../devices/engine-choice.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
+import type { SegmentSource } from '../pipeline/segment-source.js';
+import { needsEnumeration, placeSegments } from './segment-devices.js';
 import type { Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 
@@ -29,8 +35,8 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-/** The segment sources, and the bytes hashed to identify the model in results. */
-async function segmentSources(config: DaemonConfig): Promise<{ sources: (string | Uint8Array)[]; hashed: Buffer[] }> {
+/** The segments' bytes, and the bytes hashed to identify the model in results. */
+async function segmentSources(config: DaemonConfig): Promise<{ sources: Uint8Array[]; hashed: Buffer[] }> {
   const m = config.model;
   if (m.segmentFiles !== undefined) {
     const files = await Promise.all(m.segmentFiles.map((f) => readFile(f)));
@@ -54,6 +60,12 @@ class PipelineClassifier implements FrameClassifier {
   /** Pushes in the order frames were handed over, so pops (FIFO) pair with their waiters. */
   private pushes: Promise<void> = Promise.resolve();
   private popping = false;
+  /** classify calls not yet finished (decoding ones included), and who waits for them to end. */
+  private active = 0;
+  private idle: (() => void)[] = [];
+
+  /** Health of the Edge TPUs in use (PCIe ones refreshed with every stats call, for temperature). */
+  private readonly health = new Map<string, DeviceHealth>();
 
   constructor(
     readonly info: ClassifierInfo,
@@ -62,9 +74,21 @@ class PipelineClassifier implements FrameClassifier {
     private readonly output: TensorSpec,
     private readonly labels: Labels | undefined,
     private readonly config: DaemonConfig,
-  ) {}
+    edgeTpus: readonly Device[],
+  ) {
+    for (const d of edgeTpus) this.health.set(d.id, d.health);
+  }
 
   async classify(image: Buffer, crop?: Crop): Promise<Classification> {
+    this.active++;
+    try {
+      return await this.run(image, crop);
+    } finally {
+      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  private async run(image: Buffer, crop?: Crop): Promise<Classification> {
     const started = performance.now();
     const maxPixels = this.config.limits.maxImagePixels;
     let bytes: Uint8Array = image;
@@ -134,7 +158,9 @@ class PipelineClassifier implements FrameClassifier {
 
   stats(): Record<string, unknown> {
     const s = this.runner.stats();
+    void this.refreshHealth();
     return {
+      devices: Object.fromEntries(this.health),
       inFlight: s.inFlight,
       latencyMsP50: s.latencyMsP50,
       latencyMsP99: s.latencyMsP99,
@@ -151,25 +177,43 @@ class PipelineClassifier implements FrameClassifier {
     };
   }
 
+  private async refreshHealth(): Promise<void> {
+    if (![...this.health.keys()].some((id) => id.startsWith('pci:'))) return;
+    for (const device of await probePci().catch(() => [])) if (this.health.has(device.id)) this.health.set(device.id, device.health);
+  }
+
+  /** Waits for every frame handed over (still decoding or in the pipeline) to be answered, then frees the pipeline. */
   async close(): Promise<void> {
-    await this.pushes;
-    // Waits for the frames already pushed; their waiters get their outputs before close resolves.
-    while (this.waiters.length > 0 || this.popping) await new Promise((r) => setTimeout(r, 5));
+    if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     await this.runner.close();
   }
 }
 
+/**
+ * What the runner is given: segment bytes and CPU device ids when everything runs on the CPU (the
+ * runner then shares one compiled LiteRT module), else one engine spec per replica.
+ */
+async function runnerInput(config: DaemonConfig, sources: Uint8Array[]): Promise<{ segments: SegmentSource[]; devices?: string[][]; edgeTpus?: Device[] }> {
+  const named = sources.map((model, i) => ({ name: `segment ${i}`, model }));
+  const edgeTpuModel = named.some((s) => executorKindFor(s.model) === 'edgetpu');
+  if (!edgeTpuModel && !needsEnumeration(config.devices)) return { segments: sources, devices: (config.devices as (string | string[])[]).map((d) => (typeof d === 'string' ? [d] : d)) };
+  if (!edgeTpuModel && config.devices === 'auto') return { segments: sources };
+  const { devices: present } = await enumerateDevices();
+  const placed = placeSegments(config.devices, named, present);
+  return {
+    segments: placed.map((replicas, i) => replicas.map((device) => engineSpecFor(named[i]!.name, named[i]!.model, device))),
+    edgeTpus: [...new Set(placed.flat().filter(isEdgeTpu))],
+  };
+}
+
 export const createPipelineClassifier: ClassifierFactory = async (config: DaemonConfig, log: Logger) => {
-  const devices = config.devices === 'auto' ? undefined : config.devices;
-  const notCpu = devices?.flat().find((d) => !/^cpu(:\d+)?$/.test(d));
-  if (notCpu !== undefined)
-    throw new ClassifierBuildError(`device "${notCpu}": the daemon runs segments on cpu:N devices only so far; use devices: auto or cpu ids`);
   const { sources, hashed } = await segmentSources(config);
   const hash = createHash('sha256');
   for (const b of hashed) hash.update(b);
   const labels = config.model.labels === undefined ? undefined : await readLabels(config.model.labels);
-  const runner = await PipelinedModelRunner.create(sources, {
-    ...(devices && { devices }),
+  const input = await runnerInput(config, sources);
+  const runner = await PipelinedModelRunner.create(input.segments, {
+    ...(input.devices && { devices: input.devices }),
     // Enough room for every frame the daemon lets in at once.
     inputQueueLimit: Math.max(1, config.limits.queueDepth),
   });
@@ -184,7 +228,7 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
       devices: runner.stats().segments.map((s) => [...s.devices]),
     };
     log.info({ event: 'pipeline-built', model: name, segments: info.segments, devices: info.devices }, `pipeline built: ${name} in ${info.segments} segment(s)`);
-    return new PipelineClassifier(info, runner, runner.inputs[0]!, runner.outputs[0]!, labels, config);
+    return new PipelineClassifier(info, runner, runner.inputs[0]!, runner.outputs[0]!, labels, config, input.edgeTpus ?? []);
   } catch (err) {
     await runner.close();
     throw err;

@@ -13,6 +13,8 @@ export function fakeJpeg(index: number, extra = ''): Buffer {
 export class FakeClassifier implements FrameClassifier {
   readonly seen: { image: Buffer; crop?: Crop }[] = [];
   closed = false;
+  /** When set, every classify rejects with it (a dead pipeline). */
+  failure: Error | undefined;
   private gate: Promise<void> | undefined;
   private active = 0;
   private idle: (() => void)[] = [];
@@ -39,6 +41,7 @@ export class FakeClassifier implements FrameClassifier {
     try {
       this.seen.push({ image, ...(crop && { crop }) });
       while (this.gate) await this.gate;
+      if (this.failure) throw this.failure;
       if (image.includes('BROKEN')) throw new Error('truncated JPEG');
       const index = image[image.length - 1]!;
       return { top: [{ index, label: `${this.info.model.name}-${index}`, score: 0.9 }], decodeMs: 1, inferenceMs: 2 };

@@ -1,10 +1,12 @@
 /**
  * A real Debian mosquitto for tests: on a free localhost port, with a generated config, no persistence.
- * `stop()` and `start()` again on the same port let tests take the broker away mid-stream.
+ * `stop()` and `start()` again on the same port let tests take the broker away mid-stream. Optionally
+ * with password authentication and TLS (a throw-away CA and server certificate made with openssl).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +41,24 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
   throw new Error(`mosquitto did not listen on ${port}: ${log()}`);
 }
 
+export interface MosquittoOptions {
+  /** user -> password; anonymous clients are then refused. */
+  readonly users?: Readonly<Record<string, string>>;
+  /** Listen with TLS only; clients trust `caFile`. */
+  readonly tls?: boolean;
+}
+
+const run = promisify(execFile);
+
+/** A CA and a server certificate for 127.0.0.1 (EC keys: quick to make). */
+async function makeCertificates(dir: string): Promise<void> {
+  const p = (f: string) => path.join(dir, f);
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=coral-pipe test CA', '-keyout', p('ca.key'), '-out', p('ca.pem')]);
+  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', p('server.key'), '-out', p('server.csr')]);
+  await writeFile(p('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await run('openssl', ['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('san.ext'), '-out', p('server.pem')]);
+}
+
 export class Mosquitto {
   private proc: ChildProcess | undefined;
   private output = '';
@@ -46,15 +66,30 @@ export class Mosquitto {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly options: MosquittoOptions,
   ) {}
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<Mosquitto> {
+  /** The CA certificate (PEM file) that signs the broker's certificate, with `tls`. */
+  get caFile(): string {
+    return path.join(this.dir, 'ca.pem');
+  }
+
+  static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-mosquitto-'));
-    const broker = new Mosquitto(await freePort(), dir);
+    const broker = new Mosquitto(await freePort(), dir, options);
+    if (options.users) {
+      const file = path.join(dir, 'passwords');
+      await writeFile(file, '');
+      for (const [user, password] of Object.entries(options.users)) await run('mosquitto_passwd', ['-b', file, user, password]);
+    }
+    if (options.tls) await makeCertificates(dir);
+    // Started as root, mosquitto drops to its own user before reading these: let it read them.
+    await chmod(dir, 0o755);
+    for (const f of await readdir(dir)) await chmod(path.join(dir, f), 0o644);
     await broker.start();
     return broker;
   }
@@ -62,9 +97,19 @@ export class Mosquitto {
   /** (Re)starts the broker on its port. */
   async start(): Promise<void> {
     const conf = path.join(this.dir, 'mosquitto.conf');
+    const p = (f: string) => path.join(this.dir, f);
     await writeFile(
       conf,
-      [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
+      [
+        `listener ${this.port} 127.0.0.1`,
+        ...(this.options.users ? ['allow_anonymous false', `password_file ${p('passwords')}`] : ['allow_anonymous true']),
+        ...(this.options.tls ? [`cafile ${p('ca.pem')}`, `certfile ${p('server.pem')}`, `keyfile ${p('server.key')}`] : []),
+        'persistence false',
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        '',
+      ].join('\n'),
     );
     this.output = '';
     const proc = spawn(mosquittoPath(), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });

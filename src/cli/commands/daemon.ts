@@ -45,7 +45,7 @@ const daemon: Command = {
     const running = await Daemon.start({ config, createClassifier: createPipelineClassifier, log, notifier });
     const reload = (why: string) => {
       log.info({ event: 'reload', why }, `reloading config (${why})`);
-      void running.reloadFile();
+      running.reloadFile().catch((err: Error) => log.error({ event: 'reload', err: err.message }, `reload failed: ${err.message}`));
     };
     const watcher = watchConfigFile(config.file, () => reload('file changed'));
     process.on('SIGHUP', () => reload('SIGHUP'));

@@ -1,0 +1,44 @@
+/**
+ * Which devices run each segment: the config's `devices` (per segment a device id or a list of
+ * replicas) matched against the devices present, or `auto` placement. Ids are the stable ones
+ * (`usb:/sys/bus/usb/devices/2-1`, `pci:/dev/apex_0`, `cpu:0`); `usb:N` / `pci:N` also work and mean
+ * the N-th present Edge TPU of that bus in enumeration order (which shifts as USB devices load firmware).
+ */
+import { cpuDevices, type Device } from '../devices/device.js';
+import { assignDevices } from '../devices/engine-choice.js';
+import type { ParsedConfig } from './config-schema.js';
+
+export class DevicePlacementError extends Error {
+  override name = 'DevicePlacementError';
+}
+
+/** True when placing these segments needs the list of present devices (anything but plain CPU ids). */
+export function needsEnumeration(devices: ParsedConfig['devices']): boolean {
+  return devices === 'auto' || devices.flat().some((id) => !/^cpu:\d+$/.test(id));
+}
+
+function findDevice(id: string, present: readonly Device[], segment: string): Device {
+  const exact = present.find((d) => d.id === id);
+  if (exact) return exact;
+  const indexed = /^(usb|pci|cpu):(\d+)$/.exec(id);
+  if (indexed) {
+    const [, type, n] = indexed;
+    if (type === 'cpu') return cpuDevices(Number(n) + 1)[Number(n)]!;
+    const found = present.filter((d) => d.type === type)[Number(n)];
+    if (found) return found;
+  }
+  const ids = present.filter((d) => d.type !== 'cpu').map((d) => d.id);
+  throw new DevicePlacementError(`${segment}: device "${id}" is not present (Edge TPUs present: ${ids.length > 0 ? ids.join(', ') : 'none'})`);
+}
+
+/** Devices per segment (more than one = replicas). */
+export function placeSegments(
+  devices: ParsedConfig['devices'],
+  segments: readonly { readonly name: string; readonly model: Uint8Array }[],
+  present: readonly Device[],
+): Device[][] {
+  if (devices === 'auto') return assignDevices(segments, present).map((d) => [d]);
+  if (devices.length !== segments.length)
+    throw new DevicePlacementError(`devices lists ${devices.length} entries for ${segments.length} segment(s)`);
+  return devices.map((entry, i) => (typeof entry === 'string' ? [entry] : entry).map((id) => findDevice(id, present, segments[i]!.name)));
+}
