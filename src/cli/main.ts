@@ -16,9 +16,12 @@ const commands: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./commands/inspect.js')).default,
 };
 
-function printHelp(): void {
+async function printHelp(): Promise<void> {
   process.stdout.write('usage: coral-pipe COMMAND [options]\n\ncommands:\n');
-  for (const name of Object.keys(commands)) process.stdout.write(`  ${name}\n`);
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  for (const [name, load] of Object.entries(commands)) {
+    process.stdout.write(`  ${name.padEnd(width)}  ${(await load()).summary}\n`);
+  }
   process.stdout.write('\n`coral-pipe help COMMAND` shows the options of one command.\n');
 }
 
@@ -30,13 +33,13 @@ function describe(err: unknown): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
-    printHelp();
+    await printHelp();
     return name === undefined ? 2 : 0;
   }
   if (name === 'help') {
     const load = rest[0] === undefined ? undefined : commands[rest[0]];
     if (!load) {
-      printHelp();
+      await printHelp();
       return 0;
     }
     const command = await load();
