@@ -6,7 +6,7 @@ import { ChainError } from '../src/pipeline/chain.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../src/pipeline/errors.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
-import { TensorInputError } from '../src/pipeline/tensor-check.js';
+import { TensorInputError } from '../src/devices/tensor-check.js';
 import { liveExecutorWorkers } from '../src/pipeline/worker-executor.js';
 import { passThroughChain, spec } from './helpers/pipeline-specs.js';
 

@@ -9,7 +9,7 @@ import {
 } from '../src/model/segment/index.js';
 import { parameterBytes } from '../src/model/graph.js';
 import { analyzeChain } from '../src/pipeline/chain.js';
-import { modelTensorSpecs } from '../src/model/segment/tensor-specs.js';
+import { modelTensorSpecs } from '../src/model/tensor-spec.js';
 import { modelBytes } from './helpers/model-files.js';
 import { assertFaithfulSegments } from './helpers/segment-assert.js';
 import { int8Everywhere } from './helpers/int8-model.js';

@@ -3,12 +3,13 @@
  * thread. Tensor specs come from our own .tflite codec, because the runtime does not report
  * quantization and names some tensors by signature key rather than by tensor name.
  */
-import { byteSizeOf, bytesOf, elementSize, viewAs } from './dtype.js';
-import { EngineError, type Engine, type NamedTensors, type TensorQuantization, type TensorSpec } from './engine.js';
+import { bytesOf, elementSize, viewAs } from './dtype.js';
+import { EngineError, type Engine, type NamedTensors, type TensorSpec } from './engine.js';
 import { loadLiteRtRuntime } from './litert/runtime.js';
 import { WasmModel } from './litert/wasm-model.js';
 import { customOperatorNames, readModel, type Model, type SubGraph } from '../model/index.js';
-import { checkNamedTensors, TensorInputError } from '../pipeline/tensor-check.js';
+import { tensorSpec } from '../model/tensor-spec.js';
+import { checkNamedTensors, TensorInputError } from './tensor-check.js';
 
 /** The model cannot run on this engine: custom ops, tensor types, or the runtime refused it. */
 export class UnsupportedModelError extends EngineError {
@@ -124,18 +125,7 @@ function specOf(subgraph: SubGraph, index: number, kind: string, device: string)
   if (elementSize(tensor.type) === 0) {
     throw new UnsupportedModelError(`tensor "${tensor.name}" has type ${tensor.type}, which the CPU engine cannot pass`, device);
   }
-  const scale = tensor.quantization?.scale;
-  const zeroPoint = tensor.quantization?.zeroPoint;
-  // Per-tensor quantization only: a per-channel input or output has no single scale to report.
-  const quantization: TensorQuantization | undefined =
-    scale?.length === 1 ? { scale: scale[0]!, zeroPoint: zeroPoint?.[0] ?? 0 } : undefined;
-  return {
-    name: tensor.name,
-    dtype: tensor.type,
-    shape: [...tensor.shape],
-    byteSize: byteSizeOf(tensor.type, tensor.shape),
-    ...(quantization ? { quantization } : {}),
-  };
+  return tensorSpec(tensor);
 }
 
 class CpuEngine implements Engine {

@@ -5,7 +5,7 @@
 import type { Engine, NamedTensors, TensorSpec } from './engine.js';
 import { EngineError } from './engine.js';
 import { allocate, bytesOf, elementSize } from './dtype.js';
-import { checkNamedTensors } from '../pipeline/tensor-check.js';
+import { checkNamedTensors } from './tensor-check.js';
 
 export interface PassThroughFaults {
   /** 0-based invoke numbers that reject with an EngineError. */

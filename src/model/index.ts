@@ -8,3 +8,4 @@ export {
   EDGETPU_CUSTOM_OP, operatorName, isCustomOperator, customOperatorNames, isEdgeTpuCompiled, producers, consumers,
   topologicalOrder, isConstant, parameterBytes, activationBytes,
 } from './graph.js';
+export { tensorSpec, modelTensorSpecs } from './tensor-spec.js';

@@ -22,7 +22,7 @@ import type { SlabLayout } from './slab-layout.js';
 import { placementsOf, planSlab } from './slab-layout.js';
 import type { PipelineStats } from './stats.js';
 import { RecentSamples } from './stats.js';
-import { TensorInputError, checkNamedTensors } from './tensor-check.js';
+import { TensorInputError, checkNamedTensors } from '../devices/tensor-check.js';
 import type { ErrorInfo } from './worker-protocol.js';
 import { WorkerExecutor } from './worker-executor.js';
 

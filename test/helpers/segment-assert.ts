@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { analyzeChain } from '../../src/pipeline/chain.js';
 import { readModel, writeModel, type Model } from '../../src/model/index.js';
 import type { Segment } from '../../src/model/segment/index.js';
-import { modelTensorSpecs } from '../../src/model/segment/tensor-specs.js';
+import { modelTensorSpecs } from '../../src/model/tensor-spec.js';
 
 const bufferData = (model: Model, tensorBuffer: number) => model.buffers[tensorBuffer]!.data;
 

@@ -11,7 +11,7 @@ import { ModelFormatError } from '../errors.js';
 import { readModel } from '../read-model.js';
 import { parseSegmentFileName } from './naming.js';
 import { readSegmentInfo, type SegmentInfo } from './segment-info.js';
-import { modelTensorSpecs } from './tensor-specs.js';
+import { modelTensorSpecs } from '../tensor-spec.js';
 
 export interface SegmentFileCheck {
   readonly files: readonly string[];

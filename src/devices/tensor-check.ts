@@ -1,6 +1,6 @@
 /** Checks tensors handed in by name against the specs they must match, naming the first offender. */
-import type { NamedTensors, TensorData, TensorSpec } from '../devices/engine.js';
-import { matchesDType } from '../devices/dtype.js';
+import type { NamedTensors, TensorData, TensorSpec } from './engine.js';
+import { matchesDType } from './dtype.js';
 
 export class TensorInputError extends Error {
   constructor(message: string) {
