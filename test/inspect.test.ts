@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import type { ModelSummary } from '../src/inspect/model-summary.js';
 import { readModel } from '../src/model/index.js';
 import { testDataPath } from '../src/testdata.js';
 import { modelBytes } from './helpers/model-files.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'dist/src/cli/main.js');
-
-async function inspect(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'inspect', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const inspect = (...args: string[]): Promise<CliResult> => runCli('inspect', ...args);
 
 async function summary(relative: string): Promise<ModelSummary> {
   const r = await inspect(testDataPath(relative), '--json');

@@ -1,17 +1,5 @@
 /** Reading a command's arguments and input files, with the errors a user can act on. */
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './command.js';
-
-/** `parseArgs`, with its unknown-option and missing-value errors turned into UsageError. */
-export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
-    throw err;
-  }
-}
 
 export class InputFileError extends Error {
   override name = 'InputFileError';

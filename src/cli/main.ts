@@ -25,6 +25,11 @@ async function printHelp(): Promise<void> {
   process.stdout.write('\n`coral-pipe help COMMAND` shows the options of one command.\n');
 }
 
+/** node:util parseArgs's errors (unknown option, missing value): the user's arguments, not a failure. */
+function isArgumentError(err: unknown): err is Error {
+  return err instanceof Error && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+}
+
 /** Errors print as one line naming the problem, so a user sees what to fix rather than a stack. */
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
@@ -55,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || isArgumentError(err)) {
       process.stderr.write(`coral-pipe ${name}: ${err.message}\nusage: ${command.usage}\n`);
       return 2;
     }

@@ -26,12 +26,7 @@ const command: Command = {
   summary: 'Check that segment files, in the order given, chain into one pipeline; print the tensor flow',
   usage: 'coral-pipe check-chain [--json] SEGMENT...',
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     if (parsed.positionals.length === 0) throw new UsageError('give the segment files, segment 0 first');
     const { chain } = await checkSegmentFiles(parsed.positionals);
     if (parsed.values.json) {

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { aboutFile, parseCommandArgs, readInputFile } from '../cli-input.js';
+import { parseArgs } from 'node:util';
+import { aboutFile, readInputFile } from '../cli-input.js';
 import { loadCpuEngine } from '../../devices/cpu-engine.js';
 import { imageToTensor } from '../../image/to-tensor.js';
 import { readLabels } from '../../classify/labels.js';
@@ -12,7 +13,7 @@ const classify: Command = {
   summary: 'Classify images with a .tflite image classifier on the CPU',
   usage: 'coral-pipe classify --model MODEL --labels LABELS [--top-k K] [--json] IMAGE...',
   async run(argv) {
-    const { values, positionals } = parseCommandArgs({
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {

@@ -1,7 +1,6 @@
 /** `coral-pipe devices [--json]`: what executors this machine has, their health, and who leases them. */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
 import type { Device } from '../../devices/device.js';
 import { enumerateDevices, type Enumeration } from '../../devices/enumerate.js';
 import { DEFAULT_RUNTIME_DIR, leaseHolder } from '../../devices/lease.js';
@@ -40,17 +39,12 @@ export function createDevicesCommand(deps: DevicesCommandDeps = {}): Command {
     summary: 'List Edge TPUs (USB and PCIe) and CPU executors with their health and leases',
     usage: 'coral-pipe devices [--json] [--runtime-dir DIR]',
     async run(argv) {
-      let values: { json?: boolean; 'runtime-dir'?: string };
-      try {
-        ({ values } = parseArgs({
-          args: argv,
-          options: { json: { type: 'boolean' }, 'runtime-dir': { type: 'string' } },
-          strict: true,
-          allowPositionals: false,
-        }));
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      const { values } = parseArgs({
+        args: argv,
+        options: { json: { type: 'boolean' }, 'runtime-dir': { type: 'string' } },
+        strict: true,
+        allowPositionals: false,
+      });
       const write = deps.write ?? ((text: string) => void process.stdout.write(text));
       const { devices, problems } = await (deps.enumerate ?? (() => enumerateDevices()))();
       const runtimeDir = values['runtime-dir'] ?? DEFAULT_RUNTIME_DIR;

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { aboutFile, parseCommandArgs, readInputFile } from '../cli-input.js';
+import { parseArgs } from 'node:util';
+import { aboutFile, readInputFile } from '../cli-input.js';
 import { readModel } from '../../model/index.js';
 import { formatSummary, summarizeModel } from '../../inspect/model-summary.js';
 
@@ -10,7 +11,7 @@ const inspect: Command = {
   summary: 'Describe a .tflite model: inputs, outputs, operators, parameters, custom ops, Edge TPU or not',
   usage: 'coral-pipe inspect MODEL [--json]',
   async run(argv) {
-    const { values, positionals } = parseCommandArgs({
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: { json: { type: 'boolean', default: false } },

@@ -114,30 +114,25 @@ const command: Command = {
   summary: 'Split a .tflite model into N segment files for pipelining (by parameters, at tensors, or by measured latency)',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          'num-segments': { type: 'string', short: 'n' },
-          strategy: { type: 'string' },
-          cut: { type: 'string', multiple: true },
-          out: { type: 'string', short: 'o' },
-          target: { type: 'string' },
-          'cpu-devices': { type: 'string' },
-          repeats: { type: 'string' },
-          'max-candidates': { type: 'string' },
-          gap: { type: 'string' },
-          compile: { type: 'boolean' },
-          compiler: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'num-segments': { type: 'string', short: 'n' },
+        strategy: { type: 'string' },
+        cut: { type: 'string', multiple: true },
+        out: { type: 'string', short: 'o' },
+        target: { type: 'string' },
+        'cpu-devices': { type: 'string' },
+        repeats: { type: 'string' },
+        'max-candidates': { type: 'string' },
+        gap: { type: 'string' },
+        compile: { type: 'boolean' },
+        compiler: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError('give exactly one MODEL');
     if (!values.out) throw new UsageError('--out DIR is required');

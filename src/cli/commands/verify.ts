@@ -30,23 +30,18 @@ const command: Command = {
   usage: 'coral-pipe verify MODEL SEGMENT... [--runs K] [--seed S] [--image FILE ...] [--random] [--json]\n' +
     '  image inputs come from --image files, else the test data images when present; --random forces seeded random inputs',
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          runs: { type: 'string' },
-          seed: { type: 'string' },
-          image: { type: 'string', multiple: true },
-          random: { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        random: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+    });
     const { values, positionals } = parsed;
     if (positionals.length < 2) throw new UsageError('give the MODEL and then its SEGMENT files, segment 0 first');
     const runs = Number(values.runs ?? 3);

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
+
+/** The command names `coral-pipe help` lists, each with its one-line summary. */
+async function listedCommands(): Promise<Map<string, string>> {
+  const { code, stdout } = await runCli('help');
+  assert.equal(code, 0);
+  const rows = stdout.split('\n').filter((line) => /^ {2}\S/.test(line));
+  return new Map(rows.map((line) => {
+    const [, name, summary] = /^ {2}(\S+)\s+(.*)$/.exec(line) ?? [];
+    return [name!, summary ?? ''];
+  }));
+}
+
+describe('coral-pipe', () => {
+  it('lists every command with a summary', async () => {
+    const commands = await listedCommands();
+    for (const name of ['inspect', 'classify', 'segment', 'check-chain', 'verify', 'run', 'devices', 'check-config', 'daemon', 'demo']) {
+      assert.ok(commands.get(name), `${name} is listed with a summary`);
+    }
+  });
+
+  it('exits 2 naming an unknown command', async () => {
+    const { code, stderr } = await runCli('segmnt');
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown command "segmnt"/);
+  });
+
+  it('treats an unknown option as a usage error (exit 2, the option and the usage line) for every command', async () => {
+    for (const name of (await listedCommands()).keys()) {
+      const { code, stderr } = await runCli(name, '--no-such-option');
+      assert.equal(code, 2, `${name}: ${stderr}`);
+      assert.match(stderr, new RegExp(`^coral-pipe ${name}: .*--no-such-option`, 'm'), name);
+      assert.match(stderr, new RegExp(`^usage: coral-pipe ${name}`, 'm'), name);
+    }
+  });
+});
