@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UsageError } from '../src/cli/command.js';
 import { createDevicesCommand, NOTHING_FOUND_HELP, type DevicesCommandDeps } from '../src/cli/commands/devices.js';
 import { enumerateDevices } from '../src/devices/enumerate.js';
 import { acquireLease } from '../src/devices/lease.js';
@@ -55,6 +54,12 @@ test('when no Edge TPU is found it says what to do, and why a bus could not be r
   assert.equal(json.help, NOTHING_FOUND_HELP);
 });
 
-test('bad arguments are usage errors', async () => {
-  await assert.rejects(run(['--bogus'], async () => ({ devices: [], problems: [] })), UsageError);
+test('an unknown option is refused before anything is probed', async () => {
+  let probed = false;
+  const scan = async () => {
+    probed = true;
+    return { devices: [], problems: [] };
+  };
+  await assert.rejects(run(['--bogus'], scan), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+  assert.equal(probed, false);
 });

@@ -1,13 +1,16 @@
 // The few declarations of the libedgetpu C API (edgetpu_c.h) and the TensorFlow Lite C API
 // (tensorflow/lite/c/c_api.h) this addon calls, written out here so that the addon builds on any
 // machine without those headers; the libraries themselves are opened with dlopen at run time.
+// Plain C as well, so the stand-in libraries in test/fakes/ export exactly these declarations.
 #pragma once
 
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#ifdef __cplusplus
 extern "C" {
+#endif
 
 // ---- libedgetpu ----
 enum edgetpu_device_type { EDGETPU_APEX_PCI = 0, EDGETPU_APEX_USB = 1 };
@@ -76,4 +79,6 @@ typedef TfLiteStatus (*TfLiteTensorCopyFromBuffer_fn)(TfLiteTensor* tensor, cons
                                                       size_t input_data_size);
 typedef TfLiteStatus (*TfLiteTensorCopyToBuffer_fn)(const TfLiteTensor* tensor, void* output_data,
                                                     size_t output_data_size);
+#ifdef __cplusplus
 }
+#endif

@@ -4,6 +4,7 @@
  * new one beside the old and closes the old once its frames are answered.
  */
 import type { Logger } from 'pino';
+import type { Device } from '../devices/device.js';
 import type { DaemonConfig } from './config-load.js';
 
 export interface Crop {
@@ -44,5 +45,16 @@ export interface FrameClassifier {
   close(): Promise<void>;
 }
 
+/** What the daemon hands a factory besides the config. */
+export interface BuildContext {
+  /** The devices present now, as the daemon's DeviceWatcher sees them; the factory enumerates when absent. */
+  readonly devices?: readonly Device[];
+  /**
+   * Takes this process's exclusive leases on the Edge TPUs a pipeline is about to open (before opening
+   * them); throws DeviceBusyError when another process holds one.
+   */
+  readonly claim?: (deviceIds: readonly string[]) => void;
+}
+
 /** Builds the classifier a config asks for; rejects (leaving nothing running) if it cannot. */
-export type ClassifierFactory = (config: DaemonConfig, log: Logger) => Promise<FrameClassifier>;
+export type ClassifierFactory = (config: DaemonConfig, log: Logger, context?: BuildContext) => Promise<FrameClassifier>;

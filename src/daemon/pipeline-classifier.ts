@@ -22,7 +22,7 @@ import { engineSpecFor, executorKindFor } from '../devices/engine-choice.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
 import type { SegmentSource } from '../pipeline/segment-source.js';
 import { needsEnumeration, placeSegments } from './segment-devices.js';
-import type { Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
+import type { BuildContext, Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 
 /** The model in the config cannot be served (wrong kind of model, unsupported devices). */
@@ -191,46 +191,73 @@ class PipelineClassifier implements FrameClassifier {
 
 /**
  * What the runner is given: segment bytes and CPU device ids when everything runs on the CPU (the
- * runner then shares one compiled LiteRT module), else one engine spec per replica.
+ * runner then shares one compiled LiteRT module), else one engine spec per replica. Edge TPUs are
+ * claimed (leased) before any engine opens them.
  */
-async function runnerInput(config: DaemonConfig, sources: Uint8Array[]): Promise<{ segments: SegmentSource[]; devices?: string[][]; edgeTpus?: Device[] }> {
+async function runnerInput(config: DaemonConfig, sources: Uint8Array[], context: BuildContext): Promise<{ segments: SegmentSource[]; devices?: string[][]; edgeTpus?: Device[] }> {
   const named = sources.map((model, i) => ({ name: `segment ${i}`, model }));
   const edgeTpuModel = named.some((s) => executorKindFor(s.model) === 'edgetpu');
   if (!edgeTpuModel && !needsEnumeration(config.devices)) return { segments: sources, devices: (config.devices as (string | string[])[]).map((d) => (typeof d === 'string' ? [d] : d)) };
   if (!edgeTpuModel && config.devices === 'auto') return { segments: sources };
-  const { devices: present } = await enumerateDevices();
+  const present = context.devices ?? (await enumerateDevices()).devices;
   const placed = placeSegments(config.devices, named, present);
+  const edgeTpus = [...new Set(placed.flat().filter(isEdgeTpu))];
+  context.claim?.(edgeTpus.map((d) => d.id));
   return {
     segments: placed.map((replicas, i) => replicas.map((device) => engineSpecFor(named[i]!.name, named[i]!.model, device))),
-    edgeTpus: [...new Set(placed.flat().filter(isEdgeTpu))],
+    edgeTpus,
   };
 }
 
-export const createPipelineClassifier: ClassifierFactory = async (config: DaemonConfig, log: Logger) => {
+/** What identifies the model in results and logs. */
+export interface ServedModel {
+  readonly name: string;
+  readonly hash: string;
+  readonly labels?: Labels;
+  /** The Edge TPUs in use, for health in stats. */
+  readonly edgeTpus?: readonly Device[];
+}
+
+/**
+ * A FrameClassifier over a runner that is already built (it owns the runner from here on, closing it
+ * if the model does not suit a classifier). Split from the factory so that tests can serve frames
+ * through a runner with injected faults.
+ */
+export async function classifierOverRunner(runner: PipelinedModelRunner, config: DaemonConfig, log: Logger, model: ServedModel): Promise<FrameClassifier> {
+  try {
+    if (runner.inputs.length !== 1) throw new ClassifierBuildError(`the model takes ${runner.inputs.length} inputs; a classifier takes one image`);
+    if (runner.outputs.length < 1) throw new ClassifierBuildError('the model has no outputs');
+    const stats = runner.stats();
+    const info: ClassifierInfo = {
+      model: { name: model.name, hash: model.hash },
+      segments: stats.segments.length,
+      devices: stats.segments.map((s) => [...s.devices]),
+    };
+    log.info({ event: 'pipeline-built', model: model.name, segments: info.segments, devices: info.devices }, `pipeline built: ${model.name} in ${info.segments} segment(s)`);
+    return new PipelineClassifier(info, runner, runner.inputs[0]!, runner.outputs[0]!, model.labels, config, model.edgeTpus ?? []);
+  } catch (err) {
+    await runner.close();
+    throw err;
+  }
+}
+
+export const createPipelineClassifier: ClassifierFactory = async (config: DaemonConfig, log: Logger, context: BuildContext = {}) => {
   const { sources, hashed } = await segmentSources(config);
   const hash = createHash('sha256');
   for (const b of hashed) hash.update(b);
   const labels = config.model.labels === undefined ? undefined : await readLabels(config.model.labels);
-  const input = await runnerInput(config, sources);
+  const input = await runnerInput(config, sources, context);
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
     // Enough room for every frame the daemon lets in at once.
     inputQueueLimit: Math.max(1, config.limits.queueDepth),
   });
-  try {
-    if (runner.inputs.length !== 1) throw new ClassifierBuildError(`the model takes ${runner.inputs.length} inputs; a classifier takes one image`);
-    if (runner.outputs.length < 1) throw new ClassifierBuildError('the model has no outputs');
-    const first = config.model.file ?? config.model.segmentFiles![0]!;
-    const name = config.model.name ?? path.basename(first).replace(/(_segment_\d+_of_\d+)?(_edgetpu)?\.tflite$/, '');
-    const info: ClassifierInfo = {
-      model: { name, hash: hash.digest('hex').slice(0, 16) },
-      segments: sources.length,
-      devices: runner.stats().segments.map((s) => [...s.devices]),
-    };
-    log.info({ event: 'pipeline-built', model: name, segments: info.segments, devices: info.devices }, `pipeline built: ${name} in ${info.segments} segment(s)`);
-    return new PipelineClassifier(info, runner, runner.inputs[0]!, runner.outputs[0]!, labels, config, input.edgeTpus ?? []);
-  } catch (err) {
-    await runner.close();
-    throw err;
-  }
+  const first = config.model.file ?? config.model.segmentFiles![0]!;
+  const name = config.model.name ?? path.basename(first).replace(/(_segment_\d+_of_\d+)?(_edgetpu)?\.tflite$/, '');
+  return classifierOverRunner(runner, config, log, {
+    name,
+    hash: hash.digest('hex').slice(0, 16),
+    ...(labels && { labels }),
+    ...(input.edgeTpus && { edgeTpus: input.edgeTpus }),
+  });
 };

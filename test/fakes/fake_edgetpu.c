@@ -8,17 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_api_types.h"
 #include "fake_delegate.h"
-
-enum edgetpu_device_type { EDGETPU_APEX_PCI = 0, EDGETPU_APEX_USB = 1 };
-struct edgetpu_device {
-  enum edgetpu_device_type type;
-  const char* path;
-};
-struct edgetpu_option {
-  const char* name;
-  const char* value;
-};
 
 static void log_line(const char* verb, int type, const char* path, const struct edgetpu_option* options,
                      size_t num_options) {

@@ -21,16 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_api_types.h"
 #include "fake_delegate.h"
 
 enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kUInt8 = 3, kInt8 = 9 };  /* TfLiteType values */
 #define MAX_TENSORS 16
 #define MAX_DIMS 8
-
-typedef struct {
-  float scale;
-  int32_t zero_point;
-} TfLiteQuantizationParams;
 
 typedef struct TfLiteTensor {
   char name[64];

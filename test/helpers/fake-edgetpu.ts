@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** test/fakes in the source tree, from test/helpers or dist/test/helpers. */
 export const fakesDir = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../../../test/fakes' : '../fakes');
+/** The addon's own declarations of the C APIs, which the stand-ins implement. */
+export const nativeSources = path.resolve(fakesDir, '../../native/src');
 
 export interface FakeLibraries {
   readonly dir: string;
@@ -26,7 +28,7 @@ export function buildFakeLibraries(): FakeLibraries {
   const edgetpu = path.join(dir, 'libedgetpu.so.1');
   const tflite = path.join(dir, 'libtensorflowlite_c.so');
   const cc = (out: string, src: string) =>
-    execFileSync('cc', ['-shared', '-fPIC', '-O1', '-pthread', '-o', out, path.join(fakesDir, src)], { stdio: 'pipe' });
+    execFileSync('cc', ['-shared', '-fPIC', '-O1', '-pthread', '-I', nativeSources, '-o', out, path.join(fakesDir, src)], { stdio: 'pipe' });
   cc(edgetpu, 'fake_edgetpu.c');
   cc(tflite, 'fake_tflite_c.c');
   built = { dir, edgetpu, tflite };
