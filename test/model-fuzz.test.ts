@@ -7,18 +7,7 @@ import { it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { ModelFormatError, readModel, writeModel } from '../src/model/index.js';
 import { modelBytes } from './helpers/model-files.js';
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from '../src/model/segment/random-tensors.js';
 
 const INTERESTING_32 = [0, 1, 0xff, 0x7f, 0x80, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 4, 16];
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x10];
