@@ -1,14 +1,13 @@
 /**
  * Pipeline benchmarks: runner overhead with pass-through stages, memory under a burst of pushes, and
- * mobilenet_v2 whole vs segmented vs replicated on CPU executors.
+ * mobilenet_v2 whole vs replicated vs segmented by each strategy on CPU executors.
  */
-import type { BenchModule, BenchSection } from './lib/bench.js';
+import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
-import type { SegmentSource } from '../src/pipeline/segment-source.js';
-import type { RunnerOptions } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
+import { percentile, stream, streamThrough } from './lib/stream.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
 
 /** 224x224x3 bytes: a mobilenet input, about 150 KB. */
@@ -20,45 +19,9 @@ function passThrough(stages: number, bytes: number): EngineSpec[] {
   return Array.from({ length: stages }, (_, i) => ({ kind: 'passthrough' as const, device: `pt:${i}`, inputs: [t(i)], outputs: [t(i + 1)] }));
 }
 
-interface StreamResult {
-  items: number;
-  itemsPerSecond: number;
-  latencyMsP50: number;
-  latencyMsP99: number;
-  runner: PipelinedModelRunner;
-  peakRss: number;
-}
-
-/** One producer pushes `count` items while one consumer pops and releases: the model_pipelining loop. */
-async function stream(segments: SegmentSource[], options: RunnerOptions, count: number): Promise<StreamResult> {
-  const runner = await PipelinedModelRunner.create(segments, options);
-  const result = await streamThrough(runner, count, false);
-  await runner.close();
-  return result;
-}
-
-async function streamThrough(runner: PipelinedModelRunner, count: number, sampleRss: boolean): Promise<StreamResult> {
-  const inputs = runner.inputs.map((s) => new Uint8Array(s.byteSize).fill(7));
-  let peakRss = process.memoryUsage.rss();
-  const start = performance.now();
-  const producer = (async () => {
-    for (let i = 0; i < count; i++) {
-      await runner.push(inputs);
-      if (sampleRss && (i & 15) === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    }
-  })();
-  let items = 0;
-  for (; items < count; items++) runner.release((await runner.pop())!);
-  await producer;
-  const seconds = (performance.now() - start) / 1000;
-  const stats = runner.stats();
-  return { items, itemsPerSecond: items / seconds, latencyMsP50: stats.latencyMsP50, latencyMsP99: stats.latencyMsP99, runner, peakRss };
-}
-
-async function overhead(): Promise<BenchSection> {
-  const count = 20_000;
-  await stream(passThrough(STAGES, TENSOR_BYTES), {}, 1000); // warm-up: thread start, JIT
-  const r = await stream(passThrough(STAGES, TENSOR_BYTES), {}, count);
+async function overhead({ quick }: BenchOptions): Promise<BenchSection> {
+  const count = quick ? 2000 : 20_000;
+  const r = await stream(passThrough(STAGES, TENSOR_BYTES), {}, count, 1000); // warm-up: thread start, JIT
   const stageP50 = r.runner.stats().segments.map((s) => s.latencyMsP50 * 1000);
   return {
     title: `runner overhead: pass-through, ${TENSOR_BYTES} B tensors, ${STAGES} stages`,
@@ -77,8 +40,8 @@ async function overhead(): Promise<BenchSection> {
   };
 }
 
-async function memory(): Promise<BenchSection> {
-  const count = 10_000;
+async function memory({ quick }: BenchOptions): Promise<BenchSection> {
+  const count = quick ? 1000 : 10_000;
   // The default allocator, made here only to read how many slabs it created.
   const pool = new SlabPool(Number.MAX_SAFE_INTEGER);
   const runner = await PipelinedModelRunner.create(passThrough(STAGES, TENSOR_BYTES), { allocator: pool });
@@ -114,14 +77,86 @@ async function memory(): Promise<BenchSection> {
   };
 }
 
+async function mobilenet({ quick }: BenchOptions): Promise<BenchSection> {
+  const count = quick ? 20 : 150;
+  // Rounds over all configurations, so that a slow spell on this shared machine hits every one alike;
+  // each ratio is to the single executor of the same round.
+  const rounds = quick ? 1 : 3;
+  const notes: string[] = [];
+  const configs = await mobilenetConfigurations(notes);
+  const perSecond = configs.map(() => [] as number[]);
+  const ratios = configs.map(() => [] as number[]);
+  const latencies = configs.map(() => [] as number[]);
+  const slowest = configs.map(() => [] as number[]);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      let single = 0;
+      for (const [i, config] of configs.entries()) {
+        const r = await stream(config.segments, config.options, count);
+        if (i === 0) single = r.itemsPerSecond;
+        perSecond[i]!.push(r.itemsPerSecond);
+        ratios[i]!.push(r.itemsPerSecond / single);
+        latencies[i]!.push(...r.latenciesMs);
+        slowest[i]!.push(Math.max(...r.runner.stats().segments.map((s) => s.busyMsMean)));
+      }
+    }
+  } finally {
+    for (const config of configs) if (config.written) removeSegments(config.written);
+  }
+  const median = (values: number[]) => percentile(values, 50);
+  const rows = configs.map((config, i) => {
+    const replicas = config.options.replicas?.[0] ?? 1;
+    const itemsPerSecond = median(perSecond[i]!);
+    const slowestMs = median(slowest[i]!);
+    return {
+      configuration: config.label,
+      workers: config.workers,
+      'items/s': itemsPerSecond,
+      'x single': median(ratios[i]!),
+      'x single min..max': `${Math.min(...ratios[i]!).toFixed(2)}..${Math.max(...ratios[i]!).toFixed(2)}`,
+      'p50 ms': percentile(latencies[i]!, 50),
+      'p99 ms': percentile(latencies[i]!, 99),
+      'slowest segment ms': slowestMs,
+      // 1.0 = as fast as the slowest segment allows: the runner adds nothing, the split decides.
+      'of bound': (itemsPerSecond * slowestMs) / 1000 / replicas,
+    };
+  });
+  notes.push(`${rounds} round(s) of ${count} items per configuration after 10 warm-up items; items/s and x single are medians over rounds, p50/p99 over all items (push accepted to pop).`);
+  notes.push('of bound = items/s x slowest segment engine time (/ replicas): 1.0 means the runner delivers all the split allows.');
+  notes.push('goal on 2 cores: 2 segments >= 1.7x the single executor (two whole-model workers measured 1.85x).');
+  const byWorkers = (pick: (i: number) => number) => {
+    const categories = ['1', '2', '3', '4'];
+    const value = (match: (c: (typeof configs)[number]) => boolean, w: number) => {
+      const i = configs.findIndex((c) => c.workers === w && match(c));
+      return i < 0 ? null : pick(i);
+    };
+    return {
+      categories: categories.map((w) => `${w} worker${w === '1' ? '' : 's'}`),
+      series: [
+        ...(['params', 'cut', 'latency'] as const).map((s) => ({ label: `segments (${s})`, values: categories.map((w) => value((c) => c.strategy === s, Number(w))) })),
+        { label: 'whole-model replicas', values: categories.map((w) => value((c) => c.strategy === undefined, Number(w))) },
+      ],
+    };
+  };
+  return {
+    title: `mobilenet_v2_1.0_224_quant on CPU executors, ${count} items x ${rounds} rounds each`,
+    rows,
+    notes,
+    charts: [
+      { kind: 'bars', title: 'Pipeline throughput by segments and strategy vs replicas (higher is better)', yLabel: 'items/s', ...byWorkers((i) => rows[i]!['items/s']), reference: { label: 'single executor', value: rows[0]!['items/s'] } },
+      { kind: 'bars', title: 'Pipeline latency p50 under full load (lower is better)', yLabel: 'ms', ...byWorkers((i) => rows[i]!['p50 ms']) },
+    ],
+  };
+}
+
 const bench: BenchModule = {
   name: 'pipeline',
-  async run() {
+  async run(options) {
     const sections: BenchSection[] = [];
     // Each section on its own, so one that cannot run (no test data) does not hide the others.
     for (const [title, section] of [['overhead', overhead], ['memory', memory], ['mobilenet', mobilenet]] as const) {
       try {
-        sections.push(await section());
+        sections.push(await section(options));
       } catch (err) {
         sections.push({ title, rows: [], notes: [`FAILED: ${err instanceof Error ? err.message : String(err)}`] });
       }
@@ -130,32 +165,3 @@ const bench: BenchModule = {
   },
 };
 export default bench;
-
-async function mobilenet(): Promise<BenchSection> {
-  const count = 200;
-  const rows: Record<string, string | number>[] = [];
-  const notes: string[] = [];
-  let single = 0;
-  const configs = await mobilenetConfigurations(notes);
-  for (const config of configs) {
-    await stream(config.segments, config.options, 10); // warm-up
-    const r = await stream(config.segments, config.options, count);
-    const slowest = Math.max(...r.runner.stats().segments.map((s) => s.busyMsMean));
-    const replicas = config.options.replicas?.[0] ?? 1;
-    if (config.label === 'whole, 1 executor') single = r.itemsPerSecond;
-    rows.push({
-      configuration: config.label,
-      items: r.items,
-      'items/s': r.itemsPerSecond,
-      'x single': single > 0 ? r.itemsPerSecond / single : '',
-      'p50 ms': r.latencyMsP50,
-      'p99 ms': r.latencyMsP99,
-      'slowest segment ms': slowest,
-      // 1.0 = as fast as the slowest segment allows: the runner adds nothing, the split decides.
-      'of bound': (r.itemsPerSecond * slowest) / 1000 / replicas,
-    });
-  }
-  for (const config of configs) if (config.written) removeSegments(config.written);
-  notes.push('goal on 2 cores: 2 segments >= 1.7x the single executor (two whole-model workers measured 1.85x).');
-  return { title: `mobilenet_v2_1.0_224_quant on CPU executors, ${count} items each`, rows, notes };
-}

@@ -3,7 +3,7 @@
  * YAML parser reads too, so both get line numbers) is parsed to a document whose nodes keep their
  * source offsets, and each zod issue's path is walked through that document to find its line.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { configSchema, type ParsedConfig } from './config-schema.js';
@@ -89,14 +89,24 @@ function explain(issue: z.core.$ZodIssue, base: Path): { path: Path; message: st
  */
 export function parseConfigText(text: string, file: string): ParsedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Without known tags, `!!binary` stays the string it is written as instead of becoming a Buffer.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false });
   const at = (offset: number | undefined) => position(lineCounter, offset);
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: e.message.split('\n')[0]! })),
     );
   }
-  const result = configSchema.safeParse(doc.toJS(), { reportInput: true });
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // An alias without its anchor, or too many aliases (a "billion laughs" file): point at the first alias.
+    let offset: number | undefined;
+    visit(doc, { Alias: (_, node) => ((offset = node.range?.[0]), visit.BREAK) });
+    throw new ConfigError([{ file, ...at(offset), path: '', message: (err as Error).message }]);
+  }
+  const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const problems: ConfigProblem[] = result.error.issues.flatMap((issue) =>
     explain(issue, []).map(({ path, message, onKey }) => ({

@@ -4,15 +4,24 @@
  * pipeline at once, taken from the cameras in turn. Bad frames become error events and never stop
  * other cameras. systemd hears READY once the pipeline is built and MQTT is up, and WATCHDOG only
  * while frames keep completing (or nothing is waiting), so a hung accelerator gets the service restarted.
+ *
+ * A pipeline that fails (an executor died or hung, or a device it uses was unplugged) is rebuilt in
+ * place with backoff, keeping the MQTT session; frames wait in their cameras' slots meanwhile. The
+ * watchdog stays withheld until a rebuild succeeds, so systemd restarts the process if in-place
+ * recovery takes longer than WatchdogSec; without a watchdog the daemon retries slowly for ever.
  */
 import type { Logger } from 'pino';
+import type { Device } from '../devices/device.js';
+import { DeviceWatcher, usbPackageEvents } from '../devices/hotplug.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../pipeline/errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { ClassifierFactory, FrameClassifier } from './classifier.js';
+import { ProcessLeases } from './device-leases.js';
+import { DEFAULT_RECOVERY, rebuildDelay, type RecoveryPolicy } from './recovery.js';
 import type { CameraConfig } from './config-schema.js';
 import { ConfigError, formatProblem } from './config-error.js';
 import { loadConfig, type DaemonConfig } from './config-load.js';
-import { BadFrameError, parseFrame, type Frame } from './frame-intake.js';
+import { BadFrameError, isPublishTopic, parseFrame, type Frame } from './frame-intake.js';
 import { FrameSlot } from './frame-slot.js';
 import { MqttSession, type IncomingMessage, type PublishProperties, type SessionStats } from './mqtt-session.js';
 import { frameSubscription, topicsFor, type Topics } from './topics.js';
@@ -50,6 +59,16 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** systemd notification; without one the daemon runs the same, unsupervised. */
   readonly notifier?: Notifier;
+  /** When to rebuild a failed pipeline; DEFAULT_RECOVERY for what is left out. */
+  readonly recovery?: Partial<RecoveryPolicy>;
+  /**
+   * Devices coming and going (not started yet: the daemon starts and stops it), watched from the start
+   * and given to every build. Without one, a real watcher starts once a pipeline uses an Edge TPU
+   * (CPU devices do not come and go).
+   */
+  readonly deviceWatcher?: DeviceWatcher;
+  /** Where Edge TPU lease files go; /run/coral-pipe by default. */
+  readonly leaseDir?: string;
 }
 
 /** What a reload did, also published on the events topic. */
@@ -96,12 +115,20 @@ export class Daemon {
   private readonly startedAt = new Date();
   private lastStatsAt = performance.now();
   private statusLine = '';
+  private readonly recoveryPolicy: RecoveryPolicy;
+  /** Rebuilds tried since the pipeline failed, the next one's timer, and why the last one failed. */
+  private rebuildAttempts = 0;
+  private rebuildTimer: NodeJS.Timeout | undefined;
+  private buildError: string | undefined;
 
   private constructor(
     private config: DaemonConfig,
     private classifier: FrameClassifier,
     private readonly options: DaemonOptions,
+    private readonly leases: ProcessLeases,
+    private watcher: DeviceWatcher | undefined,
   ) {
+    this.recoveryPolicy = { ...DEFAULT_RECOVERY, ...options.recovery };
     this.topics = topicsFor(config.mqtt.topicPrefix, config.node);
     this.setCameras(config);
     const m = config.mqtt;
@@ -124,8 +151,23 @@ export class Daemon {
   /** Builds the pipeline, connects to MQTT, then tells systemd it is ready. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, log } = options;
-    const classifier = await options.createClassifier(config, log);
-    const daemon = new Daemon(config, classifier, options);
+    const leases = new ProcessLeases(options.leaseDir === undefined ? {} : { runtimeDir: options.leaseDir });
+    const watcher = options.deviceWatcher;
+    let classifier: FrameClassifier;
+    try {
+      await watcher?.start();
+      classifier = await options.createClassifier(config, log, {
+        ...(watcher && { devices: watcher.devices() }),
+        claim: (ids) => leases.claim(ids),
+      });
+    } catch (err) {
+      watcher?.stop();
+      leases.releaseAll();
+      throw err;
+    }
+    const daemon = new Daemon(config, classifier, options, leases, watcher);
+    daemon.followDevices();
+    if (!watcher && classifier.info.devices.flat().some((id) => !id.startsWith('cpu:'))) await daemon.watchDevices();
     daemon.publishStatus();
     await daemon.session.start();
     daemon.statusLine = daemon.describe(0, 0);
@@ -152,11 +194,140 @@ export class Daemon {
     this.stopping = true;
     clearInterval(this.watchdogTimer);
     clearInterval(this.statsTimer);
+    clearTimeout(this.rebuildTimer);
+    this.watcher?.stop();
     this.options.notifier?.stopping('stopping');
     await this.reloading;
     await Promise.all([this.classifier.close(), ...this.retiring]);
+    this.leases.releaseAll();
     await this.session.stop();
     this.options.log.info({ event: 'stopped' }, 'daemon stopped');
+  }
+
+  /** Edge TPUs leased by this process now. */
+  leasedDevices(): string[] {
+    return this.leases.ids();
+  }
+
+  /** Builds a classifier for `config` on the devices present now, leasing its Edge TPUs. */
+  private build(config: DaemonConfig): Promise<FrameClassifier> {
+    return this.options.createClassifier(config, this.options.log, {
+      ...(this.watcher && { devices: this.watcher.devices() }),
+      claim: (ids) => this.leases.claim(ids),
+    });
+  }
+
+  /** Makes `built` the classifier for new frames; the old one answers what it holds, then closes. */
+  private swapIn(built: FrameClassifier): void {
+    const log = this.options.log;
+    const old = this.classifier;
+    this.classifier = built;
+    this.pipelineFailure = undefined;
+    this.buildError = undefined;
+    this.rebuildAttempts = 0;
+    clearTimeout(this.rebuildTimer);
+    this.rebuildTimer = undefined;
+    // A factory may hand out one shared instance; closing it would stop the one just swapped in.
+    if (old === built) return;
+    const closing = old
+      .close()
+      .catch((err: Error) => log.warn({ event: 'retire', err: err.message }, 'closing the old pipeline failed'))
+      .finally(() => this.retiring.delete(closing));
+    this.retiring.add(closing);
+  }
+
+  /** Starts the real device watcher (for a pipeline on Edge TPUs built without one). */
+  private async watchDevices(): Promise<void> {
+    const usbEvents = await usbPackageEvents().catch((err: Error) => {
+      this.options.log.warn({ event: 'devices', err: err.message }, `USB hot-plug events unavailable (polling only): ${err.message}`);
+      return undefined;
+    });
+    const watcher = new DeviceWatcher(usbEvents ? { usbEvents } : {});
+    try {
+      await watcher.start();
+    } catch (err) {
+      this.options.log.warn({ event: 'devices', err: (err as Error).message }, 'cannot watch devices; unplugged devices show up as executor failures only');
+      return;
+    }
+    this.watcher = watcher;
+    this.followDevices();
+  }
+
+  /** A device the pipeline uses going away fails the pipeline (and so rebuilds it); one coming back retries at once. */
+  private followDevices(): void {
+    const watcher = this.watcher;
+    if (!watcher) return;
+    const log = this.options.log;
+    watcher.on('removed', (device: Device) => {
+      const segment = this.classifier.info.devices.findIndex((ids) => ids.includes(device.id));
+      log.warn({ event: 'device-removed', device: device.id, inUse: segment >= 0 }, `device ${device.id} removed`);
+      if (segment < 0 || this.stopping) return;
+      this.publishEvent({ event: 'device-removed', device: device.id, segment });
+      this.pipelineFailed(new PipelineFailedError(`segment ${segment}`, device.id, 'was removed'));
+    });
+    watcher.on('added', (device: Device) => {
+      log.info({ event: 'device-added', device: device.id }, `device ${device.id} added`);
+      if (this.pipelineFailure === undefined || this.stopping) return;
+      clearTimeout(this.rebuildTimer);
+      this.rebuildTimer = undefined;
+      void this.rebuild();
+    });
+    watcher.on('problem', (err: Error) => log.warn({ event: 'devices', err: err.message }, `device watch: ${err.message}`));
+  }
+
+  private scheduleRebuild(): void {
+    if (this.stopping || this.rebuildTimer !== undefined) return;
+    const delay = rebuildDelay(this.recoveryPolicy, this.rebuildAttempts);
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuildTimer = undefined;
+      void this.rebuild();
+    }, delay);
+  }
+
+  /** One rebuild attempt, in turn with reloads; schedules the next one if it fails. Never rejects. */
+  private rebuild(): Promise<void> {
+    const run = this.reloading.then(() => this.rebuildOnce());
+    this.reloading = run.catch(() => undefined);
+    return run.catch((err: Error) => this.options.log.error({ event: 'rebuild', err: err.message }, `rebuild crashed: ${err.message}`));
+  }
+
+  private async rebuildOnce(): Promise<void> {
+    // A reload may have swapped in a working pipeline meanwhile.
+    if (this.stopping || this.pipelineFailure === undefined) return;
+    const log = this.options.log;
+    const attempt = ++this.rebuildAttempts;
+    let built: FrameClassifier;
+    try {
+      built = await this.build(this.config);
+    } catch (err) {
+      const reason = String((err as Error).message ?? err).split('\n')[0]!;
+      this.buildError = reason;
+      const retryInMs = rebuildDelay(this.recoveryPolicy, attempt);
+      if (attempt === this.recoveryPolicy.fastAttempts) {
+        const text = `cannot serve the config: ${reason}; retrying every ${Math.round(retryInMs / 1000)} s`;
+        log.error({ event: 'cannot-serve', attempts: attempt, err: reason, retryInMs }, text);
+        this.publishEvent({ event: 'cannot-serve', attempts: attempt, error: reason, retryInMs });
+        this.options.notifier?.status(text);
+      } else {
+        log.warn({ event: 'rebuild-failed', attempt, err: reason, retryInMs }, `pipeline rebuild ${attempt} failed: ${reason}`);
+        this.publishEvent({ event: 'rebuild-failed', attempt, error: reason, retryInMs });
+      }
+      this.publishStatus();
+      this.scheduleRebuild();
+      return;
+    }
+    if (this.stopping) {
+      await built.close();
+      return;
+    }
+    this.swapIn(built);
+    const info = built.info;
+    log.info({ event: 'pipeline-rebuilt', attempts: attempt, devices: info.devices }, `pipeline rebuilt after ${attempt} attempt(s)`);
+    this.publishEvent({ event: 'pipeline-rebuilt', attempts: attempt, model: info.model, devices: info.devices });
+    this.publishStatus();
+    this.statusLine = this.describe(0, 0);
+    this.options.notifier?.status(this.statusLine);
+    this.pump();
   }
 
   /**
@@ -190,7 +361,7 @@ export class Daemon {
     if (classifierFields(applied) !== classifierFields(this.config)) {
       let built: FrameClassifier;
       try {
-        built = await this.options.createClassifier(applied, log);
+        built = await this.build(applied);
       } catch (err) {
         return this.refuse([`new pipeline failed to build: ${(err as Error).message}`]);
       }
@@ -198,17 +369,9 @@ export class Daemon {
         await built.close();
         return { ok: false, errors: ['daemon is stopping'] };
       }
-      // The swap is this one assignment: frames already taken stay with the old classifier, which
-      // close() lets finish before freeing it.
-      const old = this.classifier;
-      this.classifier = built;
-      this.pipelineFailure = undefined;
+      // Frames already taken stay with the old classifier, which close() lets finish before freeing it.
+      this.swapIn(built);
       swappedModel = true;
-      const closing = old
-        .close()
-        .catch((err: Error) => log.warn({ event: 'reload', err: err.message }, 'closing the old pipeline failed'))
-        .finally(() => this.retiring.delete(closing));
-      this.retiring.add(closing);
     }
     if (applied.log.level !== this.config.log.level) log.level = applied.log.level;
     this.config = applied;
@@ -216,6 +379,7 @@ export class Daemon {
     await this.session.setSubscriptions(this.subscriptions());
     this.startStatsTimer();
     this.publishStatus();
+    this.pump();
     const outcome: ReloadOutcome = { ok: true, swappedModel, ...(needsRestart.length > 0 && { needsRestart }) };
     this.publishEvent({ event: 'reload', ...outcome, model: this.classifier.info.model });
     if (needsRestart.length > 0) log.warn({ event: 'reload', needsRestart }, `config reloaded; changes to ${needsRestart.join(', ')} take effect on restart`);
@@ -257,6 +421,8 @@ export class Daemon {
 
   private startStatsTimer(): void {
     clearInterval(this.statsTimer);
+    // A reload that finishes while stop() waits for it must not leave a timer holding the process open.
+    if (this.stopping) return;
     this.statsTimer = setInterval(() => this.publishStats(), this.config.statsIntervalSeconds * 1000);
   }
 
@@ -285,7 +451,8 @@ export class Daemon {
 
   /** Starts frames while there is room in the pipeline, one camera after another. */
   private pump(): void {
-    while (!this.stopping && this.inFlight < this.config.limits.queueDepth) {
+    // While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one.
+    while (!this.stopping && this.pipelineFailure === undefined && this.inFlight < this.config.limits.queueDepth) {
       const next = this.nextFrame();
       if (next === undefined) return;
       const [cam, frame] = next;
@@ -351,14 +518,17 @@ export class Daemon {
     return true;
   }
 
-  /** The current pipeline is dead: say so everywhere once; the withheld watchdog gets us restarted. */
+  /** The current pipeline is dead: say so everywhere once, and rebuild it (the watchdog stays withheld until then). */
   private pipelineFailed(err: Error): void {
     if (this.pipelineFailure !== undefined) return;
     this.pipelineFailure = err;
     const where = err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
     this.options.log.error({ event: 'pipeline-failed', ...where, err: err.message }, err.message);
+    this.publishEvent({ event: 'pipeline-failed', ...where, error: err.message });
     this.publishStatus();
-    this.options.notifier?.status(`pipeline failed: ${err.message}`);
+    // PipelineFailedError's message already starts with "pipeline failed".
+    this.options.notifier?.status(err instanceof PipelineFailedError ? err.message : `pipeline failed: ${err.message}`);
+    this.scheduleRebuild();
   }
 
   /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
@@ -374,7 +544,8 @@ export class Daemon {
       ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
     };
     this.session.publish({ topic, payload, qos: m.resultQos, properties });
-    if (frame.responseTopic !== undefined) this.session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
+    // Also reached with a refused frame's raw response topic: never publish where the broker would drop us.
+    if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) this.session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
   }
 
   /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
@@ -401,8 +572,9 @@ export class Daemon {
     const info = this.classifier.info;
     const status = {
       node: this.config.node,
-      state: this.pipelineFailure === undefined ? 'running' : 'failed',
+      state: this.pipelineFailure === undefined ? 'running' : this.rebuildAttempts >= this.recoveryPolicy.fastAttempts ? 'cannot-serve' : 'failed',
       ...(this.pipelineFailure !== undefined && { error: this.pipelineFailure.message }),
+      ...(this.buildError !== undefined && { rebuildError: this.buildError, rebuildAttempts: this.rebuildAttempts }),
       since: this.startedAt.toISOString(),
       model: info.model,
       segments: info.segments,

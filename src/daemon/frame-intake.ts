@@ -56,7 +56,8 @@ function integer(camera: string, name: string, value: unknown): number | undefin
 function timestampOf(camera: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : Date.parse(value)) : NaN;
-  if (!Number.isFinite(ms)) throw new BadFrameError(camera, `timestamp ${JSON.stringify(value)} is neither ms since the epoch nor an ISO 8601 time`);
+  // A Date holds at most ±8.64e15 ms; a larger number would make the result's ISO time throw.
+  if (Number.isNaN(new Date(ms).getTime())) throw new BadFrameError(camera, `timestamp ${JSON.stringify(value)} is neither ms since the epoch nor an ISO 8601 time`);
   return ms;
 }
 
@@ -65,6 +66,14 @@ function isJson(message: IncomingMessage): boolean {
   if (type !== undefined) return /^application\/(.+\+)?json\b/i.test(type);
   // Without a content type (MQTT 3.1.1), JSON is told apart by its first byte: no image starts with "{".
   return message.payload[0] === 0x7b;
+}
+
+/**
+ * Whether a client may publish to `topic`: a v5 response topic is the publisher's to choose, and
+ * publishing to an empty one or one with wildcards or NUL makes the broker drop the daemon's connection.
+ */
+export function isPublishTopic(topic: string): boolean {
+  return topic.length > 0 && !/[+#\u0000]/.test(topic);
 }
 
 export interface IntakeLimits {
@@ -76,6 +85,8 @@ export function parseFrame(camera: string, message: IncomingMessage, limits: Int
   const { payload, properties } = message;
   if (payload.length > limits.maxPayloadBytes)
     throw new BadFrameError(camera, `payload of ${payload.length} bytes is over limits.maxPayloadBytes (${limits.maxPayloadBytes})`);
+  if (properties.responseTopic !== undefined && !isPublishTopic(properties.responseTopic))
+    throw new BadFrameError(camera, `response topic ${JSON.stringify(properties.responseTopic)} is not one to publish to (empty, or holds "+", "#" or NUL)`);
   const user = properties.userProperties ?? {};
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   let image: Buffer;

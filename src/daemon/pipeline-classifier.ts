@@ -204,7 +204,7 @@ async function runnerInput(config: DaemonConfig, sources: Uint8Array[], context:
   const edgeTpus = [...new Set(placed.flat().filter(isEdgeTpu))];
   context.claim?.(edgeTpus.map((d) => d.id));
   return {
-    segments: placed.map((replicas, i) => replicas.map((device) => engineSpecFor(named[i]!.name, named[i]!.model, device))),
+    segments: placed.map((replicas, i) => replicas.map((device) => engineSpecFor(String(i), named[i]!.model, device))),
     edgeTpus,
   };
 }

@@ -37,7 +37,8 @@ export function placeSegments(
   segments: readonly { readonly name: string; readonly model: Uint8Array }[],
   present: readonly Device[],
 ): Device[][] {
-  if (devices === 'auto') return assignDevices(segments, present).map((d) => [d]);
+  // assignDevices puts "segment " before the name itself.
+  if (devices === 'auto') return assignDevices(segments.map((s) => ({ ...s, name: s.name.replace(/^segment /, '') })), present).map((d) => [d]);
   if (devices.length !== segments.length)
     throw new DevicePlacementError(`devices lists ${devices.length} entries for ${segments.length} segment(s)`);
   return devices.map((entry, i) => (typeof entry === 'string' ? [entry] : entry).map((id) => findDevice(id, present, segments[i]!.name)));

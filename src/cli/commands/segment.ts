@@ -2,12 +2,13 @@
  * `coral-pipe segment MODEL --num-segments N|auto [--strategy params|cut|latency] [--cut T1,T2] --out DIR`:
  * writes `<stem>_segment_<i>_of_<N>.tflite` files and prints what each segment holds.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { aboutFile, readInputFile } from '../cli-input.js';
 import { readModel, writeModel } from '../../model/index.js';
 import { parameterBytes } from '../../model/graph.js';
 import {
@@ -146,7 +147,8 @@ const command: Command = {
     if (gap !== undefined && !(gap >= 0 && gap < 1)) throw new UsageError(`--gap must be a ratio in [0, 1), not "${values.gap}"`);
 
     const modelFile = positionals[0]!;
-    const model = readModel(new Uint8Array(await readFile(modelFile)));
+    const bytes = await readInputFile(modelFile, 'model');
+    const model = await aboutFile(modelFile, () => readModel(bytes));
     const order = executionOrder(model);
 
     let request: SegmentRequest;

@@ -1,0 +1,36 @@
+/** A TCP proxy in front of a broker that records when each connection was opened: the client's retry pattern, seen from outside. */
+import net from 'node:net';
+
+export class CountingProxy {
+  /** performance.now() of each accepted connection. */
+  readonly connections: number[] = [];
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server) {}
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  static async start(targetPort: number): Promise<CountingProxy> {
+    let proxy!: CountingProxy;
+    const server = net.createServer((client) => {
+      proxy.connections.push(performance.now());
+      const upstream = net.connect(targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        proxy.sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => (proxy.sockets.delete(s), client.destroy(), upstream.destroy()));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    proxy = new CountingProxy(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Soak: `coral-pipe daemon` in its own process (as systemd runs it), mobilenet in 2 segments, 4 cameras
+ * publishing 640x480 JPEGs faster than the pipeline runs, for CORAL_PIPE_SOAK_SECONDS (60 by default;
+ * scripts/soak.sh runs it for hours). The daemon's RSS at the end is within 10% of its RSS after
+ * warm-up, nothing is logged at error level, every frame is answered or dropped (no error events), and
+ * SIGTERM still stops it cleanly. CORAL_PIPE_SOAK_MODEL picks another model under the test data.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { topicsFor } from '../src/daemon/topics.js';
+import { testDataPath } from '../src/testdata.js';
+import { Mosquitto } from './helpers/mosquitto.js';
+import { Observer } from './helpers/mqtt-observer.js';
+
+const SECONDS = Number(process.env.CORAL_PIPE_SOAK_SECONDS ?? 60);
+const MODEL = process.env.CORAL_PIPE_SOAK_MODEL ?? 'models/mobilenet_v2_1.0_224_quant.tflite';
+/** Warm-up: pipeline built, WASM memories and sharp's caches at their working size. */
+const WARM_UP_SECONDS = Math.min(20, SECONDS / 4);
+const CAMERAS = ['c0', 'c1', 'c2', 'c3'];
+/** Per camera; four cameras at this rate offer more than two CPU segments answer. */
+const FPS = 30;
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+
+/** Resident set of a process in MiB, from /proc (the appliance runs Linux). */
+function rssMiB(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return Number((kb / 1024).toFixed(1));
+}
+
+describe('soak', () => {
+  it(`serves 4 overloaded cameras for ${SECONDS} s with flat memory and no errors`, { timeout: (SECONDS + 120) * 1000 }, async (t) => {
+    assert.ok(SECONDS >= 8, 'CORAL_PIPE_SOAK_SECONDS must be at least 8');
+    const broker = await Mosquitto.start();
+    t.after(() => broker.close());
+    const dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-soak-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const node = `soak-${process.pid}`;
+    const frameTopic = (c: string) => `soak/${process.pid}/${c}`;
+    const file = path.join(dir, 'soak.yaml');
+    await writeFile(
+      file,
+      [
+        `node: ${node}`,
+        `mqtt: {url: "${broker.url}", topicPrefix: soak, resultQos: 0}`,
+        `model: {file: ${JSON.stringify(testDataPath(MODEL))}, segments: 2, labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}}`,
+        'devices: [cpu:0, cpu:1]',
+        'cameras:',
+        ...CAMERAS.map((c) => `  ${c}: ${frameTopic(c)}`),
+        'statsIntervalSeconds: 5',
+        '',
+      ].join('\n'),
+    );
+    const topics = topicsFor('soak', node);
+    // Frames: four real photos at a camera's usual 640x480.
+    const frames = await Promise.all(
+      ['cat_720p.jpg', 'parrot.jpg', 'hot_dog.jpg', 'owl.jpg'].map((f) => sharp(testDataPath(`images/${f}`)).resize(640, 480, { fit: 'fill' }).jpeg({ quality: 85 }).toBuffer()),
+    );
+    const observer = await Observer.connect(broker.url, [`soak/${node}/#`]);
+    t.after(() => observer.close());
+
+    const child = spawn(process.execPath, [cli, 'daemon', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    t.after(() => child.kill('SIGKILL'));
+    await observer.nextText(topics.availability, 'online', 60_000);
+
+    // Counted and let go as they arrive: hours of results must not pile up in this process.
+    const carried = { results: 0, errors: 0, stats: 0 };
+    let lastStats: { cameras: Record<string, { droppedFps: number; errors: number }> } | undefined;
+    observer.client.on('message', (topic, payload) => {
+      if (CAMERAS.some((c) => topic === topics.result(c))) carried.results++;
+      else if (CAMERAS.some((c) => topic === topics.error(c))) carried.errors++;
+      else if (topic === topics.stats) (carried.stats++, (lastStats = JSON.parse(payload.toString())));
+      observer.seen.length = 0;
+    });
+    let published = 0;
+    const publisher = setInterval(() => {
+      for (const [i, c] of CAMERAS.entries()) observer.client.publish(frameTopic(c), frames[(published + i) % frames.length]!, { qos: 0 });
+      published += CAMERAS.length;
+    }, 1000 / FPS);
+    t.after(() => clearInterval(publisher));
+
+    const started = performance.now();
+    const samples: { s: number; rss: number }[] = [];
+    while (performance.now() - started < SECONDS * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(child.exitCode, null, `daemon exited:\n${out.slice(-2000)}`);
+      const s = Math.round((performance.now() - started) / 1000);
+      samples.push({ s, rss: rssMiB(child.pid!) });
+    }
+    clearInterval(publisher);
+    // RSS swings by a few percent with garbage collection: compare medians of five one-second samples.
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const warm = median(samples.filter((x) => x.s >= WARM_UP_SECONDS).slice(0, 5).map((x) => x.rss));
+    const end = median(samples.slice(-5).map((x) => x.rss));
+    const peak = Math.max(...samples.map((x) => x.rss));
+    console.log(`soak: ${SECONDS} s, ${published} frames offered, ${carried.results} answered (${(carried.results / SECONDS).toFixed(1)}/s), ${carried.errors} error events`);
+    console.log(`soak RSS (MiB, medians of 5 s): after warm-up (${WARM_UP_SECONDS} s) ${warm}, end ${end}, peak ${peak}; every 10 s: ${samples.filter((x) => x.s % 10 === 0).map((x) => x.rss).join(' ')}`);
+
+    const stopped = observer.nextText(topics.availability, 'stopped');
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0, out.slice(-2000));
+    await stopped;
+
+    const logged = out.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    const errors = logged.filter((l) => l.level >= 50).map((l) => l.msg);
+    console.log(`soak log: ${logged.length} lines, ${logged.filter((l) => l.level === 40).length} warnings, ${errors.length} errors`);
+    assert.deepEqual(errors, []);
+    assert.equal(carried.errors, 0);
+    assert.ok(carried.results > 0 && carried.stats > 0);
+    // Overloaded: the cameras offered more than the pipeline answered, and the surplus was dropped, not queued.
+    assert.ok(carried.results < published * 0.9, `${carried.results} of ${published} answered: not overloaded`);
+    assert.ok(Object.values(lastStats!.cameras).some((c) => c.droppedFps > 0), JSON.stringify(lastStats));
+    assert.ok(end <= warm * 1.1, `RSS grew from ${warm} MiB after warm-up to ${end} MiB at the end (more than 10%)`);
+  });
+});
