@@ -58,7 +58,7 @@ export function renderHtml(file: BenchFile): string {
 <title>coral-pipe benchmarks ${escapeXml(file.date)}</title>
 <style>
 body { font-family: sans-serif; max-width: ${CHART_WIDTH + 40}px; margin: 1em auto; color: #222; }
-table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; display: block; overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0.5em 0; }
