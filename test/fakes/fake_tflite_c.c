@@ -29,7 +29,7 @@ enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kUInt8 = 3, kInt8 = 9 };  /* TfLit
 #define MAX_DIMS 8
 
 typedef struct TfLiteTensor {
-  char name[64];
+  char name[512]; /* TFLite names run long: fused ops join their names with ";" */
   int type;
   int dims[MAX_DIMS];
   int num_dims;
@@ -86,7 +86,7 @@ static size_t element_count(const TfLiteTensor* t) {
 
 static int parse_tensor(TfLiteTensor* t, char* rest) {
   char type[16], dims[128];
-  if (sscanf(rest, "%63s %15s %127s", t->name, type, dims) != 3) return 0;
+  if (sscanf(rest, "%511s %15s %127s", t->name, type, dims) != 3) return 0;
   t->type = type_of(type);
   if (t->type == kNoType) return 0;
   for (char* d = strtok(dims, "x"); d != NULL && t->num_dims < MAX_DIMS; d = strtok(NULL, "x")) {
@@ -116,7 +116,7 @@ TfLiteModel* TfLiteModelCreate(const void* data, size_t size) {
   char* save = NULL;
   for (char* line = strtok_r(text + sizeof magic - 1, "\n", &save); line != NULL && ok;
        line = strtok_r(NULL, "\n", &save)) {
-    char word[32] = {0}, name[64] = {0};
+    char word[32] = {0}, name[512] = {0};
     float scale = 0;
     int zp = 0, n = 0;
     sscanf(line, "%31s", word);
@@ -125,11 +125,11 @@ TfLiteModel* TfLiteModelCreate(const void* data, size_t size) {
       ok = parse_tensor(&m->inputs[m->num_inputs++], rest);
     } else if (strcmp(word, "output") == 0 && m->num_outputs < MAX_TENSORS) {
       ok = parse_tensor(&m->outputs[m->num_outputs++], rest);
-    } else if (strcmp(word, "quant") == 0 && sscanf(rest, "%63s %f %d", name, &scale, &zp) == 3) {
+    } else if (strcmp(word, "quant") == 0 && sscanf(rest, "%511s %f %d", name, &scale, &zp) == 3) {
       TfLiteTensor* t = find(m, name);
       ok = t != NULL;
       if (ok) t->quant = (TfLiteQuantizationParams){scale, zp};
-    } else if (strcmp(word, "thread-probe") == 0 && sscanf(rest, "%63s", name) == 1) {
+    } else if (strcmp(word, "thread-probe") == 0 && sscanf(rest, "%511s", name) == 1) {
       TfLiteTensor* t = find(m, name);
       ok = t != NULL;
       if (ok) t->thread_probe = 1;
