@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
+import { DEFAULT_RUNTIME_DIR } from '../src/devices/lease.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,6 +40,12 @@ describe('systemd unit', () => {
     assert.match(settings.get('ExecStart') ?? '', /^\/usr\/bin\/coral-pipe daemon --config \/etc\/coral-pipe\/coral-pipe\.yaml$/);
     assert.equal(settings.get('User'), 'coral-pipe');
     assert.deepEqual(settings.get('SupplementaryGroups')?.split(' ').sort(), ['apex', 'plugdev']);
+  });
+
+  it('gives the daemon the runtime directory its device leases live in (ProtectSystem=strict makes /run read-only)', async () => {
+    const settings = new Map(unitSettings(await readFile(unitPath, 'utf8')));
+    assert.equal(settings.get('ProtectSystem'), 'strict');
+    assert.equal(`/run/${settings.get('RuntimeDirectory')}`, DEFAULT_RUNTIME_DIR);
   });
 });
 

@@ -167,7 +167,7 @@ export class Daemon {
     }
     const daemon = new Daemon(config, classifier, options, leases, watcher);
     daemon.followDevices();
-    if (!watcher && classifier.info.devices.flat().some((id) => !id.startsWith('cpu:'))) await daemon.watchDevices();
+    await daemon.watchDevicesIfNeeded();
     daemon.publishStatus();
     await daemon.session.start();
     daemon.statusLine = daemon.describe(0, 0);
@@ -236,8 +236,9 @@ export class Daemon {
     this.retiring.add(closing);
   }
 
-  /** Starts the real device watcher (for a pipeline on Edge TPUs built without one). */
-  private async watchDevices(): Promise<void> {
+  /** Starts the real device watcher once a pipeline uses an Edge TPU (CPU devices do not come and go). */
+  private async watchDevicesIfNeeded(): Promise<void> {
+    if (this.watcher || this.stopping || this.classifier.info.devices.flat().every((id) => id.startsWith('cpu:'))) return;
     const usbEvents = await usbPackageEvents().catch((err: Error) => {
       this.options.log.warn({ event: 'devices', err: err.message }, `USB hot-plug events unavailable (polling only): ${err.message}`);
       return undefined;
@@ -247,6 +248,10 @@ export class Daemon {
       await watcher.start();
     } catch (err) {
       this.options.log.warn({ event: 'devices', err: (err as Error).message }, 'cannot watch devices; unplugged devices show up as executor failures only');
+      return;
+    }
+    if (this.watcher || this.stopping) {
+      watcher.stop();
       return;
     }
     this.watcher = watcher;
@@ -321,6 +326,7 @@ export class Daemon {
       return;
     }
     this.swapIn(built);
+    await this.watchDevicesIfNeeded();
     const info = built.info;
     log.info({ event: 'pipeline-rebuilt', attempts: attempt, devices: info.devices }, `pipeline rebuilt after ${attempt} attempt(s)`);
     this.publishEvent({ event: 'pipeline-rebuilt', attempts: attempt, model: info.model, devices: info.devices });
@@ -372,6 +378,7 @@ export class Daemon {
       // Frames already taken stay with the old classifier, which close() lets finish before freeing it.
       this.swapIn(built);
       swappedModel = true;
+      await this.watchDevicesIfNeeded();
     }
     if (applied.log.level !== this.config.log.level) log.level = applied.log.level;
     this.config = applied;
