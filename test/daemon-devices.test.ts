@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { cpuDevices, type Device } from '../src/devices/device.js';
+import { cpuDevices } from '../src/devices/device.js';
 import { createLogger } from '../src/daemon/logger.js';
 import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
 import { DevicePlacementError, needsEnumeration, placeSegments } from '../src/daemon/segment-devices.js';
 import { testDataPath } from '../src/testdata.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
+import { readyUsbTpu } from './helpers/fake-devices.js';
 
-function usb(port: number): Device {
-  const sysfsPath = `/sys/bus/usb/devices/2-${port}`;
-  return {
-    id: `usb:${sysfsPath}`,
-    type: 'usb',
-    selector: sysfsPath,
-    state: 'ready',
-    health: { problems: [] },
-    usb: { vendorId: 0x18d1, productId: 0x9302, bus: 2, ports: [port], sysfsPath },
-  };
-}
+const usb = readyUsbTpu;
 
 describe('segment placement', () => {
   const present = [usb(1), usb(2), ...cpuDevices(2)];

@@ -20,20 +20,11 @@ import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { memoryLog, recordingNotifier } from './helpers/fault-tools.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { readyUsbTpu } from './helpers/fake-devices.js';
 
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 
-function usb(port: number): Device {
-  const sysfsPath = `/sys/bus/usb/devices/2-${port}`;
-  return {
-    id: `usb:${sysfsPath}`,
-    type: 'usb',
-    selector: sysfsPath,
-    state: 'ready',
-    health: { problems: [] },
-    usb: { vendorId: 0x18d1, productId: 0x9302, bus: 2, ports: [port], sysfsPath },
-  };
-}
+const usb = readyUsbTpu;
 
 describe('device removed (fake hot-plug)', () => {
   let broker: Mosquitto;
