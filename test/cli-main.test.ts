@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCli } from './helpers/cli.js';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot, runCli } from './helpers/cli.js';
 
 /** The command names `coral-pipe help` lists, each with its one-line summary. */
 async function listedCommands(): Promise<Map<string, string>> {
@@ -19,6 +23,12 @@ describe('coral-pipe', () => {
     for (const name of ['inspect', 'classify', 'segment', 'check-chain', 'verify', 'run', 'devices', 'check-config', 'daemon', 'demo']) {
       assert.ok(commands.get(name), `${name} is listed with a summary`);
     }
+  });
+
+  it('installs as an executable `coral-pipe` command', async () => {
+    const { bin } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const { stdout } = await promisify(execFile)(path.join(projectRoot, bin['coral-pipe']!), ['help']);
+    assert.match(stdout, /^usage: coral-pipe COMMAND/);
   });
 
   it('exits 2 naming an unknown command', async () => {

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
