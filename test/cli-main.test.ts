@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot, runCli } from './helpers/cli.js';
+import { cliPath, projectRoot, runCli } from './helpers/cli.js';
+import { testDataPath } from '../src/testdata.js';
 
 /** The command names `coral-pipe help` lists, each with its one-line summary. */
 async function listedCommands(): Promise<Map<string, string>> {
@@ -44,5 +46,17 @@ describe('coral-pipe', () => {
       assert.match(stderr, new RegExp(`^coral-pipe ${name}: .*--no-such-option`, 'm'), name);
       assert.match(stderr, new RegExp(`^usage: coral-pipe ${name}`, 'm'), name);
     }
+  });
+
+  it('stops quietly with exit 0 when the reader of its output goes away (`| head`)', async () => {
+    const child = spawn(process.execPath, [cliPath, 'classify', '--model', testDataPath('models/mobilenet_v1_0.25_128_quant.tflite'),
+      '--labels', testDataPath('labels/imagenet_labels.txt'), ...Array(40).fill(testDataPath('images/cat.png'))]);
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    await once(child.stdout, 'data');
+    child.stdout.destroy();
+    const [code] = await once(child, 'exit');
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });

@@ -69,4 +69,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `coral-pipe ... | head`: a reader that has seen enough closes the pipe; stop quietly, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 process.exitCode = await main(process.argv.slice(2));
