@@ -1,0 +1,102 @@
+/**
+ * The cameras of the running config: each one's waiting frame and counters, which topic feeds which
+ * camera, and whose turn it is to send a frame into the pipeline (so a busy camera cannot starve the rest).
+ */
+import type { CameraConfig } from './config-schema.js';
+import type { DaemonConfig } from './config-load.js';
+import type { Frame } from './frame-intake.js';
+import { FrameSlot } from './frame-slot.js';
+import { frameSubscription } from './topics.js';
+
+export interface Counters {
+  received: number;
+  answered: number;
+  expired: number;
+  errors: number;
+  /** Taken from the slot's own count at each stats tick. */
+  dropped: number;
+}
+
+/** A frame waiting in a slot, numbered by the camera when the sender did not number it. */
+export type QueuedFrame = Frame & { sequence: number };
+
+export class Camera {
+  readonly slot: FrameSlot<QueuedFrame>;
+  readonly totals: Counters = { received: 0, answered: 0, expired: 0, errors: 0, dropped: 0 };
+  /** Totals at the last stats tick, for per-interval rates. */
+  lastTick: Counters = { ...this.totals };
+  nextSequence = 1;
+  lastErrorLog = -Infinity;
+  suppressedErrors = 0;
+
+  constructor(
+    readonly id: string,
+    readonly config: CameraConfig,
+    readonly defaultPolicy: 'newest' | 'oldest',
+  ) {
+    this.slot = new FrameSlot(config.dropPolicy ?? defaultPolicy);
+  }
+}
+
+export class Cameras {
+  private byId = new Map<string, Camera>();
+  private byTopic = new Map<string, Camera>();
+  private turn = 0;
+
+  /** Takes the cameras of `config`; those whose config is unchanged keep their slot and counters. */
+  set(config: DaemonConfig): void {
+    const cameras = new Map<string, Camera>();
+    const ofTopic = new Map<string, Camera>();
+    for (const [id, camera] of Object.entries(config.cameras)) {
+      const old = this.byId.get(id);
+      const same = old && JSON.stringify([old.config, old.defaultPolicy]) === JSON.stringify([camera, config.limits.dropPolicy]);
+      const cam = same ? old : new Camera(id, camera, config.limits.dropPolicy);
+      cameras.set(id, cam);
+      for (const topic of camera.topics) ofTopic.set(topic, cam);
+    }
+    this.byId = cameras;
+    this.byTopic = ofTopic;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Camera | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The camera whose frames arrive on `topic`. */
+  ofTopic(topic: string): Camera | undefined {
+    return this.byTopic.get(topic);
+  }
+
+  entries(): IterableIterator<[string, Camera]> {
+    return this.byId.entries();
+  }
+
+  values(): IterableIterator<Camera> {
+    return this.byId.values();
+  }
+
+  subscriptions(sharedGroup: string | undefined): string[] {
+    return [...this.byTopic.keys()].map((t) => frameSubscription(t, sharedGroup));
+  }
+
+  /** The next camera in turn with a frame still worth classifying; expired frames are counted and skipped. */
+  next(): [Camera, QueuedFrame] | undefined {
+    const cams = [...this.byId.values()];
+    for (let i = 0; i < cams.length; i++) {
+      const cam = cams[(this.turn + i) % cams.length]!;
+      const frame = cam.slot.take();
+      if (frame === undefined) continue;
+      if (frame.expiresAt !== undefined && performance.now() > frame.expiresAt) {
+        cam.totals.expired++;
+        continue;
+      }
+      this.turn = (this.turn + i + 1) % cams.length;
+      return [cam, frame];
+    }
+    return undefined;
+  }
+}

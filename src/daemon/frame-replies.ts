@@ -1,0 +1,81 @@
+/**
+ * Answers to frames: the result or the refusal on the camera's topic, and on the frame's MQTT v5
+ * response topic too when it named one. Refusals are counted and logged at most once per camera per
+ * stats interval, so a camera sending garbage cannot flood journald.
+ */
+import type { Logger } from 'pino';
+import { PipelineFailedError, SegmentInvokeError } from '../pipeline/errors.js';
+import type { Camera, QueuedFrame } from './cameras.js';
+import type { Classification, ClassifierInfo } from './classifier.js';
+import type { DaemonConfig } from './config-load.js';
+import { isPublishTopic } from './frame-intake.js';
+import type { MqttSession, PublishProperties } from './mqtt-session.js';
+import { round } from './status-reports.js';
+import type { Topics } from './topics.js';
+
+export class FrameReplies {
+  constructor(
+    private readonly session: MqttSession,
+    private readonly topics: Topics,
+    /** The config in force now: reloads change it. */
+    private readonly config: () => DaemonConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes one frame's classification; `startedAt` is when it left the slot. */
+  result(cam: Camera, frame: QueuedFrame, classification: Classification, info: ClassifierInfo, startedAt: number): void {
+    const result = {
+      camera: cam.id,
+      sequence: frame.sequence,
+      timestamp: new Date(frame.timestamp).toISOString(),
+      top: classification.top,
+      model: info.model,
+      segments: info.segments,
+      devices: info.devices,
+      latencyMs: {
+        queue: round(startedAt - frame.receivedAt),
+        decode: round(classification.decodeMs),
+        inference: round(classification.inferenceMs),
+        total: round(performance.now() - frame.receivedAt),
+      },
+    };
+    this.publish(this.topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
+  }
+
+  /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
+  refused(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
+    cam.totals.errors++;
+    const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), error: reason, time: new Date().toISOString() });
+    this.publish(this.topics.error(cam.id), payload, sequence, {
+      ...(responseTopic !== undefined && { responseTopic }),
+      ...(correlationData !== undefined && { correlationData }),
+    });
+    const now = performance.now();
+    if (now - cam.lastErrorLog < this.config().statsIntervalSeconds * 1000) {
+      cam.suppressedErrors++;
+      return;
+    }
+    // Segment and device tell journald users which accelerator misbehaves.
+    const where = err instanceof SegmentInvokeError || err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
+    this.log.warn({ event: 'bad-frame', camera: cam.id, ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
+    cam.lastErrorLog = now;
+    cam.suppressedErrors = 0;
+  }
+
+  /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
+  private publish(topic: string, payload: string, sequence: number | undefined, frame: { timestamp?: number; responseTopic?: string; correlationData?: Buffer }): void {
+    const m = this.config().mqtt;
+    const properties: PublishProperties = {
+      contentType: 'application/json',
+      userProperties: {
+        ...(sequence !== undefined && { sequence: String(sequence) }),
+        timestamp: String(frame.timestamp ?? Date.now()),
+      },
+      ...(m.resultExpirySeconds !== undefined && { messageExpiryInterval: m.resultExpirySeconds }),
+      ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
+    };
+    this.session.publish({ topic, payload, qos: m.resultQos, properties });
+    // Also reached with a refused frame's raw response topic: never publish where the broker would drop us.
+    if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) this.session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * What the daemon says about itself over MQTT: events (non-retained, one per happening), the retained
+ * status (so a dashboard joining late sees the current state), and periodic per-camera stats; plus the
+ * one-line summary systemd shows as STATUS.
+ */
+import type { ClassifierInfo } from './classifier.js';
+import type { Cameras, Counters } from './cameras.js';
+import type { DaemonConfig } from './config-load.js';
+import type { MqttSession } from './mqtt-session.js';
+import type { Topics } from './topics.js';
+
+export interface CameraStats {
+  readonly fps: number;
+  readonly droppedFps: number;
+  readonly expired: number;
+  readonly errors: number;
+}
+
+/** The pipeline's health as the status topic shows it. */
+export interface PipelineHealth {
+  /** Why the pipeline failed; undefined while it serves. */
+  readonly failure: Error | undefined;
+  readonly rebuildAttempts: number;
+  /** Why the last rebuild failed. */
+  readonly rebuildError: string | undefined;
+  /** Enough rebuilds failed that recovery has slowed down. */
+  readonly cannotServe: boolean;
+}
+
+/** Rates and latencies go out rounded: more digits are noise. */
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export class StatusReports {
+  private readonly startedAt = new Date();
+  private lastStatsAt = performance.now();
+
+  constructor(
+    private readonly session: MqttSession,
+    private readonly topics: Topics,
+  ) {}
+
+  event(event: Record<string, unknown>): void {
+    const payload = JSON.stringify({ ...event, time: new Date().toISOString() });
+    this.session.publish({ topic: this.topics.events, payload, qos: 1, properties: { contentType: 'application/json' } });
+  }
+
+  status(config: DaemonConfig, info: ClassifierInfo, cameras: Cameras, health: PipelineHealth): void {
+    const status = {
+      node: config.node,
+      state: health.failure === undefined ? 'running' : health.cannotServe ? 'cannot-serve' : 'failed',
+      ...(health.failure !== undefined && { error: health.failure.message }),
+      ...(health.rebuildError !== undefined && { rebuildError: health.rebuildError, rebuildAttempts: health.rebuildAttempts }),
+      since: this.startedAt.toISOString(),
+      model: info.model,
+      segments: info.segments,
+      devices: info.devices,
+      cameras: Object.fromEntries([...cameras.entries()].map(([id, cam]) => [id, { topics: cam.config.topics }])),
+      sharedGroup: config.mqtt.sharedGroup ?? null,
+    };
+    this.session.publishRetained({ topic: this.topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
+  }
+
+  /** Publishes the rates since the last tick; returns the totals across cameras for the STATUS line. */
+  stats(cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>): { fps: number; droppedFps: number } {
+    const now = performance.now();
+    const seconds = Math.max((now - this.lastStatsAt) / 1000, 1e-3);
+    this.lastStatsAt = now;
+    const perCamera: Record<string, CameraStats> = {};
+    let fps = 0;
+    let droppedFps = 0;
+    for (const cam of cameras.values()) {
+      const totals = { ...cam.totals, dropped: cam.slot.dropped };
+      const d = (k: keyof Counters) => totals[k] - cam.lastTick[k];
+      const stats = {
+        fps: round(d('answered') / seconds),
+        droppedFps: round((d('dropped') + d('expired')) / seconds),
+        expired: totals.expired,
+        errors: totals.errors,
+      };
+      perCamera[cam.id] = stats;
+      fps += stats.fps;
+      droppedFps += stats.droppedFps;
+      cam.lastTick = totals;
+    }
+    const mqtt = this.session.stats();
+    const payload = {
+      time: new Date().toISOString(),
+      intervalSeconds: round(seconds),
+      cameras: perCamera,
+      inFlight,
+      pipeline,
+      mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },
+    };
+    this.session.publish({ topic: this.topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
+    return { fps, droppedFps };
+  }
+}
+
+/** The systemd STATUS line: `3 devices, model X in 3 segments, 41 fps, 0.4% dropped`. */
+export function describe(info: ClassifierInfo, fps: number, droppedFps: number): string {
+  const devices = new Set(info.devices.flat()).size;
+  const offered = fps + droppedFps;
+  const dropped = offered === 0 ? 0 : (100 * droppedFps) / offered;
+  return `${devices} device${devices === 1 ? '' : 's'}, model ${info.model.name} in ${info.segments} segment${info.segments === 1 ? '' : 's'}, ${round(fps, 1)} fps, ${round(dropped, 1)}% dropped`;
+}
