@@ -1,0 +1,298 @@
+/**
+ * What moves items through a pipeline: admits pushes while the queues and byte budget have room,
+ * dispatches each stage's queue to its executors, hands finished items on (holding them in the slot
+ * while the next queue is full, which is the backpressure), and ends everything on close or failure.
+ *
+ * Executors' callbacks reference only the core, never the public runner, so a runner nobody holds
+ * can be collected.
+ */
+import type { NamedTensors } from '../devices/engine.js';
+import { checkNamedTensors } from '../devices/tensor-check.js';
+import type { ChainAnalysis } from './chain.js';
+import { PipelineClosedError, SegmentInvokeError } from './errors.js';
+import { watchForHangs } from './hang-watch.js';
+import { writeInputs } from './item-tensors.js';
+import { OrderedOutput } from './ordered-output.js';
+import type { RunnerLimits } from './runner-options.js';
+import type { SlabAllocator } from './slab-pool.js';
+import type { SlabLayout } from './slab-layout.js';
+import { placementsOf } from './slab-layout.js';
+import { SlabTracker } from './slab-tracker.js';
+import type { Item, Stage } from './stage.js';
+import { SLOT_DEPTH, freeSlot, segmentStats, settle } from './stage.js';
+import type { PipelineStats } from './stats.js';
+import { RecentSamples } from './stats.js';
+import type { ErrorInfo } from './worker-protocol.js';
+import type { WorkerExecutor } from './worker-executor.js';
+
+interface PushWaiter {
+  /** The inputs it will admit once there is room. */
+  readonly inputs: NamedTensors;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export class PipelineCore {
+  readonly executors: readonly WorkerExecutor[];
+  readonly slabs: SlabTracker;
+  private readonly output: OrderedOutput;
+  private nextSeq = 0;
+  /** Pushes waiting for room, oldest first. */
+  private readonly pushWaiters: PushWaiter[] = [];
+  private inStages = 0;
+  private readonly endToEnd = new RecentSamples();
+  private closed = false;
+  failure: Error | undefined;
+  private closeDone: Promise<void> | undefined;
+  /** Resolves the wait in close() once no item is left in a stage. */
+  private settleClose: (() => void) | undefined;
+  /** Whether the workers are held (ref'd) because items are in the stages. */
+  private active = false;
+  private hangTimer: NodeJS.Timeout | undefined;
+  readonly maxInFlight: number;
+
+  constructor(
+    readonly chain: ChainAnalysis,
+    readonly layout: SlabLayout,
+    private readonly stages: readonly Stage[],
+    allocator: SlabAllocator,
+    private readonly limits: RunnerLimits,
+  ) {
+    this.maxInFlight = Math.floor(limits.byteBudget / layout.byteSize);
+    this.executors = stages.flatMap((s) => s.slots.map((slot) => slot.executor));
+    this.slabs = new SlabTracker(allocator, layout.byteSize, this.executors);
+    this.output = new OrderedOutput(
+      limits.outputQueueLimit,
+      () => this.closed && this.inFlight === 0,
+      () => this.roomForOutput(),
+    );
+  }
+
+  /** Tells the executors where their tensors are and lets them idle without keeping the process alive. */
+  start(): void {
+    for (const executor of this.executors) {
+      executor.setLayout(placementsOf(this.layout, executor.inputs), placementsOf(this.layout, executor.outputs));
+      executor.hold(false);
+    }
+    this.hangTimer = watchForHangs(this.stages, this.limits.hangTimeoutMs, (failure) => this.fail(failure));
+  }
+
+  /** The most items the limits allow in flight at once: the byte budget or the queues, whichever is less. */
+  get inFlightLimit(): number {
+    const l = this.limits;
+    const slots = this.stages.reduce((n, s) => n + s.slots.length, 0);
+    // +1: the item pop waits for is always let into a full output queue.
+    const queues = l.inputQueueLimit + slots * SLOT_DEPTH + (this.stages.length - 1) * l.stageQueueLimit + l.outputQueueLimit + 1;
+    return Math.min(this.maxInFlight, queues);
+  }
+
+  get inFlight(): number {
+    return this.nextSeq - this.output.popped;
+  }
+
+  private hasRoom(): boolean {
+    return this.stages[0]!.queue.length < this.limits.inputQueueLimit && this.inFlight < this.maxInFlight;
+  }
+
+  // ---- push ----
+
+  async push(inputs: NamedTensors): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new PipelineClosedError();
+    checkNamedTensors(this.chain.inputs, inputs, 'push');
+    if (!this.hasRoom() || this.pushWaiters.length > 0) {
+      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ inputs, resolve, reject }));
+    }
+    this.admit(inputs);
+  }
+
+  tryPush(inputs: NamedTensors): boolean {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new PipelineClosedError();
+    checkNamedTensors(this.chain.inputs, inputs, 'tryPush');
+    if (!this.hasRoom() || this.pushWaiters.length > 0) return false;
+    this.admit(inputs);
+    return true;
+  }
+
+  private admit(inputs: NamedTensors): void {
+    const slab = this.slabs.acquire();
+    writeInputs(this.layout, this.chain.inputs, inputs, slab);
+    const item: Item = { seq: this.nextSeq++, slab, pushedAt: performance.now() };
+    this.inStages++;
+    this.setActive(true);
+    this.enqueue(this.stages[0]!, item);
+  }
+
+  /** Admits waiting pushes while there is room, oldest first. */
+  private wakePushers(): void {
+    while (this.pushWaiters.length > 0 && this.hasRoom() && !this.closed) {
+      const waiter = this.pushWaiters.shift()!;
+      try {
+        this.admit(waiter.inputs);
+        waiter.resolve();
+      } catch (err) {
+        waiter.reject(err as Error);
+      }
+    }
+  }
+
+  // ---- moving items ----
+
+  private enqueue(stage: Stage, item: Item): void {
+    stage.queue.push(item);
+    if (stage.queue.length > stage.queueMax) stage.queueMax = stage.queue.length;
+    this.dispatch(stage);
+  }
+
+  private dispatch(stage: Stage): void {
+    while (stage.queue.length > 0) {
+      const free = freeSlot(stage);
+      if (!free) return;
+      const item = stage.queue.shift()!;
+      if (free.running.push(item) === 1) free.startedAt = performance.now();
+      free.executor.run(item.seq, this.slabs.id(item.slab!), item.slab!);
+      this.roomFreed(stage);
+    }
+  }
+
+  /** An item left `stage`'s queue: a blocked upstream slot can hand its item on, or a push get in. */
+  private roomFreed(stage: Stage): void {
+    if (stage.index === 0) return this.wakePushers();
+    const upstream = this.stages[stage.index - 1]!;
+    for (const slot of upstream.slots) {
+      while (slot.blocked.length > 0 && stage.queue.length < this.limits.stageQueueLimit) {
+        this.enqueue(stage, slot.blocked.shift()!);
+        if (slot.blocked.length === 0) this.dispatch(upstream);
+      }
+    }
+  }
+
+  onDone(stageIndex: number, replica: number, seq: number, busyMs: number): void {
+    const stage = this.stages[stageIndex]!;
+    const slot = stage.slots[replica]!;
+    const item = settle(stage, slot, seq);
+    if (!item) return;
+    stage.count++;
+    stage.busyMs += busyMs;
+    const next = this.stages[stage.index + 1];
+    if (slot.blocked.length > 0) slot.blocked.push(item);
+    else if (next) {
+      if (next.queue.length < this.limits.stageQueueLimit) this.enqueue(next, item);
+      else slot.blocked.push(item);
+    } else if (this.outputHasRoom(item)) {
+      this.finish(item);
+    } else {
+      slot.blocked.push(item);
+    }
+    this.dispatch(stage);
+  }
+
+  onFailed(stageIndex: number, replica: number, seq: number, error: ErrorInfo): void {
+    const stage = this.stages[stageIndex]!;
+    const slot = stage.slots[replica]!;
+    const item = settle(stage, slot, seq);
+    if (!item) return;
+    stage.failures++;
+    item.error = new SegmentInvokeError(stage.label, slot.executor.device, error);
+    this.slabs.release(item.slab!);
+    item.slab = undefined;
+    this.finish(item);
+    this.dispatch(stage);
+  }
+
+  private outputHasRoom(item: Item): boolean {
+    return this.closed || this.output.hasRoom(item);
+  }
+
+  private finish(item: Item): void {
+    this.output.add(item);
+    this.endToEnd.add(performance.now() - item.pushedAt);
+    this.inStages--;
+    this.setActive(this.inStages > 0);
+    this.output.deliver();
+    if (this.inStages === 0) this.settleClose?.();
+  }
+
+  /** An item was popped: a blocked last stage can finish its items, a waiting push get in. */
+  private roomForOutput(): void {
+    this.unblockOutput();
+    this.wakePushers();
+  }
+
+  private unblockOutput(): void {
+    const last = this.stages[this.stages.length - 1]!;
+    for (const slot of last.slots) {
+      while (slot.blocked.length > 0 && this.outputHasRoom(slot.blocked[0]!)) {
+        this.finish(slot.blocked.shift()!);
+        if (slot.blocked.length === 0) this.dispatch(last);
+      }
+    }
+  }
+
+  // ---- pop ----
+
+  async pop(): Promise<Item | null> {
+    if (this.failure) throw this.failure;
+    if (!this.output.waiting) {
+      const item = this.output.takeNext();
+      if (item) this.roomForOutput();
+      if (item !== undefined) return item;
+    }
+    return this.output.wait();
+  }
+
+  // ---- shutdown and failure ----
+
+  /** Stops accepting items; resolves once every accepted item has left the executors and they have ended. */
+  close(): Promise<void> {
+    this.closeDone ??= this.shutDown();
+    return this.closeDone;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.pushWaiters.splice(0)) {
+      waiter.reject(new PipelineClosedError('pipeline closed while this push waited for room'));
+    }
+    // The output limit no longer applies, so everything in flight can drain without a consumer.
+    this.unblockOutput();
+    if (this.inStages > 0 && !this.failure) {
+      await new Promise<void>((resolve) => (this.settleClose = resolve));
+    }
+    this.output.deliver();
+    clearInterval(this.hangTimer);
+    await Promise.all(this.executors.map((e) => (this.failure ? e.terminate() : e.close())));
+  }
+
+  fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    clearInterval(this.hangTimer);
+    for (const waiter of this.pushWaiters.splice(0)) waiter.reject(error);
+    this.output.rejectWaiters(error);
+    this.settleClose?.();
+    for (const executor of this.executors) void executor.terminate();
+  }
+
+  /** Workers keep the process alive only while items are inside them or queued for them. */
+  private setActive(active: boolean): void {
+    if (this.failure) return;
+    if (active !== this.active) {
+      this.active = active;
+      for (const executor of this.executors) executor.hold(active);
+    }
+  }
+
+  stats(): PipelineStats {
+    return {
+      segments: this.stages.map(segmentStats),
+      pushed: this.nextSeq,
+      popped: this.output.popped,
+      inFlight: this.inFlight,
+      bytesHeld: (this.output.slabsHeld + this.inStages) * this.layout.byteSize,
+      latencyMsP50: this.endToEnd.percentile(50),
+      latencyMsP99: this.endToEnd.percentile(99),
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/** The runner's options and the limits they resolve to. */
+import type { ChainOptions } from './chain.js';
+import type { SegmentDevices } from './segment-source.js';
+import type { SlabAllocator } from './slab-pool.js';
+
+export interface RunnerOptions extends SegmentDevices, ChainOptions {
+  /** Items accepted by push and waiting for the first segment (default 4). */
+  readonly inputQueueLimit?: number;
+  /** Items finished by one segment and waiting for the next (default 2). */
+  readonly stageQueueLimit?: number;
+  /** Items finished and waiting for pop (default 4). */
+  readonly outputQueueLimit?: number;
+  /** Most bytes of item slabs in flight (default 256 MiB); push waits beyond it. */
+  readonly byteBudget?: number;
+  /** An executor that has not answered after this long fails the pipeline as hung (default 60 s; 0 = never). */
+  readonly hangTimeoutMs?: number;
+  /** An engine that has not opened after this long fails create (default 60 s; 0 = never). */
+  readonly openTimeoutMs?: number;
+  /** Where item slabs come from (default: a reusing pool). */
+  readonly allocator?: SlabAllocator;
+}
+
+const DEFAULTS = {
+  inputQueueLimit: 4,
+  stageQueueLimit: 2,
+  outputQueueLimit: 4,
+  byteBudget: 256 * 2 ** 20,
+  hangTimeoutMs: 60_000,
+  openTimeoutMs: 60_000,
+};
+
+export type RunnerLimits = Readonly<typeof DEFAULTS>;
+
+/** The numeric options, defaulted; throws RangeError naming the first one out of range. */
+export function runnerLimits(options: RunnerOptions): RunnerLimits {
+  const limits = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const min = key === 'hangTimeoutMs' || key === 'openTimeoutMs' ? 0 : 1;
+    if (!Number.isFinite(value) || value < min) throw new RangeError(`${key} must be a number >= ${min}, got ${value}`);
+    limits[key] = value;
+  }
+  return limits;
+}

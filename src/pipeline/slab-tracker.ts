@@ -1,0 +1,42 @@
+/**
+ * Item slabs between the allocator and the executors. Executors cache each slab under an id so that
+ * a hand-off posts only the id after the first time; when a slab leaves the pipeline for good they
+ * must drop it, or it could never be freed.
+ */
+import type { SlabAllocator } from './slab-pool.js';
+import type { WorkerExecutor } from './worker-executor.js';
+
+export class SlabTracker {
+  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
+  private nextId = 0;
+
+  constructor(
+    private readonly allocator: SlabAllocator,
+    private readonly byteSize: number,
+    private readonly executors: readonly WorkerExecutor[],
+  ) {}
+
+  /** A slab for one item; throws RangeError if a caller's allocator gives one too small. */
+  acquire(): SharedArrayBuffer {
+    const slab = this.allocator.acquire(this.byteSize);
+    if (slab.byteLength < this.byteSize) {
+      throw new RangeError(`allocator gave a slab of ${slab.byteLength} bytes; items need ${this.byteSize}`);
+    }
+    return slab;
+  }
+
+  id(slab: SharedArrayBuffer): number {
+    let id = this.ids.get(slab);
+    if (id === undefined) this.ids.set(slab, (id = this.nextId++));
+    return id;
+  }
+
+  release(slab: SharedArrayBuffer): void {
+    if (!this.allocator.release(slab)) this.forget(this.id(slab));
+  }
+
+  /** No executor will see this slab again: they drop their references so it can be freed. */
+  forget(id: number): void {
+    for (const executor of this.executors) executor.forget(id);
+  }
+}
