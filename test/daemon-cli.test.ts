@@ -1,44 +1,34 @@
 /** `coral-pipe daemon` as systemd runs it: its own process, JSON logs on stdout, signals. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
 describe('coral-pipe daemon', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  before(async () => {
-    broker = await Mosquitto.start();
-    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-cli-'));
-  });
-  after(async () => {
-    await broker.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = brokerAndScratchDir('coral-pipe-cli-');
 
   async function start(name: string): Promise<{ child: ChildProcess; stdout: () => string; exit: Promise<number | null>; file: string; topics: ReturnType<typeof topicsFor>; observer: Observer }> {
-    const file = path.join(dir, `${name}.yaml`);
+    const file = path.join(scratch.dir, `${name}.yaml`);
     await writeFile(
       file,
       [
         `node: ${name}-${process.pid}`,
-        `mqtt: {url: "${broker.url}", topicPrefix: cli}`,
+        `mqtt: {url: "${scratch.broker.url}", topicPrefix: cli}`,
         `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, segments: 2, labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}}`,
         `cameras: {front: cli/${name}/front}`,
         '',
       ].join('\n'),
     );
     const topics = topicsFor('cli', `${name}-${process.pid}`);
-    const observer = await Observer.connect(broker.url, [`cli/${name}-${process.pid}/#`]);
+    const observer = await Observer.connect(scratch.broker.url, [`cli/${name}-${process.pid}/#`]);
     const child = spawn(process.execPath, [cli, 'daemon', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -88,7 +78,7 @@ describe('coral-pipe daemon', () => {
   });
 
   it('refuses to start on an invalid config, naming file, line and field', async () => {
-    const file = path.join(dir, 'bad.yaml');
+    const file = path.join(scratch.dir, 'bad.yaml');
     await writeFile(file, 'model: m.tflite\ncameras:\n  front: x\nlimits:\n  queueDepth: 0\n');
     const child = spawn(process.execPath, [cli, 'daemon', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Notifier } from '../src/systemd/notify.js';
 import type { ClassifierFactory } from '../src/daemon/classifier.js';
 import { loadConfig } from '../src/daemon/config-load.js';
@@ -13,7 +12,7 @@ import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
 
 const log = createLogger({ level: 'silent' });
@@ -28,26 +27,17 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('config reload', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  before(async () => {
-    broker = await Mosquitto.start();
-    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-reload-'));
-  });
-  after(async () => {
-    await broker.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = brokerAndScratchDir('coral-pipe-reload-');
 
   let n = 0;
   /** Writes a config file for this broker; `model` and `cameras` are YAML lines. */
   async function writeConfig(file: string, model: string, cameras = `  a: rl/${process.pid}/a`): Promise<void> {
-    await writeFile(file, [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model, 'cameras:', cameras, ''].join('\n'));
+    await writeFile(file, [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${scratch.broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model, 'cameras:', cameras, ''].join('\n'));
   }
 
   it('swaps to a new model: frames in the old pipeline answered by it, new frames by the new one, no reconnect', async (t) => {
     n++;
-    const file = path.join(dir, `swap${n}.yaml`);
+    const file = path.join(scratch.dir, `swap${n}.yaml`);
     const model = (name: string) => `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, name: ${name}}`;
     await writeConfig(file, model('alpha'));
     const built = new Map<string, FakeClassifier>();
@@ -61,7 +51,7 @@ describe('config reload', () => {
     const notifier: Notifier = { enabled: true, ready: () => {}, status: (s) => statuses.push(s), watchdog: () => {}, stopping: () => {}, send: () => {} };
     const config = await loadConfig(file);
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
-    const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`]);
+    const observer = await Observer.connect(scratch.broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`]);
     const daemon = await Daemon.start({ config, createClassifier: factory, log, notifier });
     t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const frame = (i: number, cam = 'a') => observer.client.publishAsync(`rl/${process.pid}/${cam}`, fakeJpeg(i));
@@ -82,7 +72,7 @@ describe('config reload', () => {
     assert.equal(json(observer.seen.filter((s) => s.topic === topics.status).at(-1)!).model.name, 'beta');
 
     // An invalid edit: refused with file:line, on MQTT and in the systemd status; beta keeps serving.
-    const text = [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model('gamma'), 'topK: lots', 'cameras:', `  a: rl/${process.pid}/a`, ''].join('\n');
+    const text = [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${scratch.broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model('gamma'), 'topK: lots', 'cameras:', `  a: rl/${process.pid}/a`, ''].join('\n');
     await writeFile(file, text);
     const refused = await daemon.reloadFile();
     assert.equal(refused.ok, false);
@@ -109,13 +99,13 @@ describe('config reload', () => {
 
   it('goes to another real model and back while frames flow, answering every frame exactly once', async (t) => {
     n++;
-    const file = path.join(dir, `real${n}.yaml`);
+    const file = path.join(scratch.dir, `real${n}.yaml`);
     const v2 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, segments: 2}`;
     const v1 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v1_0.5_160_quant.tflite'))}, segments: 2}`;
     await writeConfig(file, v2);
     const config = await loadConfig(file);
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
-    const observer = await Observer.connect(broker.url, [topics.result('a')]);
+    const observer = await Observer.connect(scratch.broker.url, [topics.result('a')]);
     const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
     t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const image = await readFile(testDataPath('images/parrot.jpg'));
@@ -146,12 +136,12 @@ describe('config reload', () => {
   });
 
   it('notices edits of the watched config file, once per burst of writes', async () => {
-    const file = path.join(dir, 'watched.yaml');
+    const file = path.join(scratch.dir, 'watched.yaml');
     await writeFile(file, 'a: 1\n');
     let calls = 0;
     const watcher = watchConfigFile(file, () => calls++, 100);
     try {
-      await writeFile(path.join(dir, 'other.yaml'), 'x');
+      await writeFile(path.join(scratch.dir, 'other.yaml'), 'x');
       for (let i = 0; i < 3; i++) await writeFile(file, `a: ${i}\n`);
       await until(() => calls === 1, 'the change callback');
       await new Promise((r) => setTimeout(r, 300));

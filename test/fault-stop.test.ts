@@ -1,35 +1,25 @@
 /** Stopping while a reload is half-way: nothing may be left holding the process open. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { testDataPath } from '../src/testdata.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { brokerAndScratchDir } from './helpers/mosquitto.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/stop-race-child.js');
 
 describe('stop during a reload', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  before(async () => {
-    broker = await Mosquitto.start();
-    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-fault-stop-'));
-  });
-  after(async () => {
-    await broker.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = brokerAndScratchDir('coral-pipe-fault-stop-');
 
   it('the process exits by itself when SIGTERM lands while a reload reads the config', async () => {
-    const file = path.join(dir, 'stop.yaml');
+    const file = path.join(scratch.dir, 'stop.yaml');
     await writeFile(
       file,
       [
         `node: stop-${process.pid}`,
-        `mqtt: {url: "${broker.url}", topicPrefix: t${process.pid}}`,
+        `mqtt: {url: "${scratch.broker.url}", topicPrefix: t${process.pid}}`,
         `model: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}`,
         `cameras: {a: stop/${process.pid}/a}`,
         '',

@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { FrameClassifier } from '../src/daemon/classifier.js';
 import { ConfigError } from '../src/daemon/config-error.js';
 import { parseConfigText } from '../src/daemon/config-parse.js';
@@ -22,7 +21,7 @@ import { testDataPath } from '../src/testdata.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 import { FakeClassifier } from './helpers/fake-classifier.js';
 import { HOSTILE_RESPONSE_TOPICS } from './helpers/frame-fuzz.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
 
 const log = createLogger({ level: 'silent' });
@@ -76,23 +75,14 @@ describe('frame intake: response topics and timestamps from the publisher', () =
 });
 
 describe('daemon: what a publisher can make it do', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  before(async () => {
-    broker = await Mosquitto.start();
-    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-security-'));
-  });
-  after(async () => {
-    await broker.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = brokerAndScratchDir('coral-pipe-security-');
 
-  /** A daemon with camera `a` served by `classifier`, and an observer of its topics and of replies under `dir`. */
+  /** A daemon with camera `a` served by `classifier`, and an observer of its topics and of replies under the scratch folder. */
   async function setup(t: TestContext, classifier: FrameClassifier, limits: string) {
     const frameTopic = `sec/${process.pid}/${Math.random().toString(16).slice(2)}`;
-    const config = await testDaemonConfig(broker.url, `cameras:\n  a: ${frameTopic}\nlimits: ${limits}\n`);
+    const config = await testDaemonConfig(scratch.broker.url, `cameras:\n  a: ${frameTopic}\nlimits: ${limits}\n`);
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
-    const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`, `${dir}/#`]);
+    const observer = await Observer.connect(scratch.broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`, `${scratch.dir}/#`]);
     const daemon = await Daemon.start({ config, createClassifier: async () => classifier, log });
     t.after(() => Promise.all([daemon.stop(), observer.close()]));
     await observer.nextText(topics.availability, 'online');
@@ -100,7 +90,7 @@ describe('daemon: what a publisher can make it do', () => {
   }
 
   it('refuses an oversize payload before decoding: the real classifier (sharp) is never called for it', async (t) => {
-    const real = await createPipelineClassifier({ ...(await testDaemonConfig(broker.url, 'cameras: {a: x}')), model: { file: testDataPath('models/mobilenet_v1_0.25_128_quant.tflite') } }, log);
+    const real = await createPipelineClassifier({ ...(await testDaemonConfig(scratch.broker.url, 'cameras: {a: x}')), model: { file: testDataPath('models/mobilenet_v1_0.25_128_quant.tflite') } }, log);
     // The spy: every frame the pipeline (and so sharp) sees goes through classify.
     let classified = 0;
     const spy: FrameClassifier = { info: real.info, stats: () => real.stats(), close: () => real.close(), classify: (image, crop) => (classified++, real.classify(image, crop)) };
@@ -137,7 +127,7 @@ describe('daemon: what a publisher can make it do', () => {
     ];
     for (const p of payloads) await observer.client.publishAsync(frameTopic, p);
     // A response topic that looks like a file: answered on MQTT, nothing written there.
-    const replyFile = path.join(dir, 'reply');
+    const replyFile = path.join(scratch.dir, 'reply');
     const small = await readFile(jpeg);
     await observer.client.publishAsync(frameTopic, JSON.stringify({ image: small.subarray(0, 64).toString('base64'), file: jpeg }), { properties: { responseTopic: replyFile } });
     await observer.next((s) => s.topic === replyFile);
@@ -156,8 +146,8 @@ describe('daemon: what a publisher can make it do', () => {
     const classifier = new FakeClassifier();
     const { frameTopic, topics, observer, daemon } = await setup(t, classifier, '{maxPayloadBytes: 1000}');
     for (const responseTopic of HOSTILE_RESPONSE_TOPICS) await observer.client.publishAsync(frameTopic, JPEG, { properties: { responseTopic } });
-    await observer.client.publishAsync(frameTopic, Buffer.concat([JPEG, Buffer.from([7])]), { properties: { responseTopic: `${dir}/ok` } });
-    assert.equal(json(await observer.next((s) => s.topic === `${dir}/ok`)).top[0].index, 7);
+    await observer.client.publishAsync(frameTopic, Buffer.concat([JPEG, Buffer.from([7])]), { properties: { responseTopic: `${scratch.dir}/ok` } });
+    assert.equal(json(await observer.next((s) => s.topic === `${scratch.dir}/ok`)).top[0].index, 7);
     const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).error as string);
     assert.equal(reasons.length, HOSTILE_RESPONSE_TOPICS.length);
     for (const r of reasons) assert.match(r, /response topic .* is not one to publish to/);

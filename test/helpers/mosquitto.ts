@@ -10,6 +10,7 @@ import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 
 const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
 
@@ -133,4 +134,27 @@ export class Mosquitto {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface BrokerAndScratch {
+  readonly broker: Mosquitto;
+  /** A fresh folder for the suite's configs and models. */
+  readonly dir: string;
+}
+
+/**
+ * Registers hooks on the enclosing suite: a mosquitto and a scratch folder before its tests, both gone
+ * after. The fields are filled once the suite's `before` hooks have run.
+ */
+export function brokerAndScratchDir(prefix: string): BrokerAndScratch {
+  const fixture = {} as { broker: Mosquitto; dir: string };
+  before(async () => {
+    fixture.broker = await Mosquitto.start();
+    fixture.dir = await mkdtemp(path.join(tmpdir(), prefix));
+  });
+  after(async () => {
+    await fixture.broker?.close();
+    if (fixture.dir) await rm(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }
