@@ -81,9 +81,9 @@ describe('coral-pipe segment', () => {
   it('refuses impossible requests with one line naming the problem', () => {
     const out = tmp();
     const cases: [string[], number, RegExp][] = [
-      [[model('split_concat'), '-n', '4', '--out', out], 1, /SegmentationError: cannot make 4 segments from a model with 3 operators/],
-      [[model('mobilenet_v1_0.25_128_quant_edgetpu'), '-n', '2', '--out', out], 1, /already compiled for the Edge TPU/],
-      [[model('mobilenet_v1_0.25_128_quant'), '--cut', 'nope', '--out', out], 1, /cut tensor "nope" does not exist/],
+      [[model('split_concat'), '-n', '4', '--out', out], 1, /SegmentationError: \S*split_concat\.tflite: cannot make 4 segments from a model with 3 operators/],
+      [[model('mobilenet_v1_0.25_128_quant_edgetpu'), '-n', '2', '--out', out], 1, /mobilenet_v1_0\.25_128_quant_edgetpu\.tflite: .*already compiled for the Edge TPU/],
+      [[model('mobilenet_v1_0.25_128_quant'), '--cut', 'nope', '--out', out], 1, /mobilenet_v1_0\.25_128_quant\.tflite: .*cut tensor "nope" does not exist/],
       [[model('mobilenet_v1_0.25_128_quant'), '-n', '2'], 2, /--out DIR is required/],
       [[model('mobilenet_v1_0.25_128_quant'), '-n', 'two', '--out', out], 2, /--num-segments must be a whole number/],
       [[model('mobilenet_v1_0.25_128_quant'), '-n', '2', '--strategy', 'fast', '--out', out], 2, /unknown --strategy "fast"/],

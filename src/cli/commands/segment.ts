@@ -149,7 +149,7 @@ const command: Command = {
     const modelFile = positionals[0]!;
     const bytes = await readInputFile(modelFile, 'model');
     const model = await aboutFile(modelFile, () => readModel(bytes));
-    const order = executionOrder(model);
+    const order = await aboutFile(modelFile, () => executionOrder(model));
 
     let request: SegmentRequest;
     if (strategy === 'cut') {
@@ -183,7 +183,7 @@ const command: Command = {
             };
     }
 
-    const segmentation = await segmentModel(model, request);
+    const segmentation = await aboutFile(modelFile, () => segmentModel(model, request));
     const count = segmentation.segments.length;
     const stem = modelStem(modelFile);
     await mkdir(values.out, { recursive: true });
