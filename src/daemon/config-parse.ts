@@ -90,7 +90,8 @@ function explain(issue: z.core.$ZodIssue, base: Path): { path: Path; message: st
 export function parseConfigText(text: string, file: string): ParsedConfig {
   const lineCounter = new LineCounter();
   // Without known tags, `!!binary` stays the string it is written as instead of becoming a Buffer.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false });
+  // logLevel 'error': problems reach the user as ConfigError lines, not as Node warnings on stderr.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false, logLevel: 'error' });
   const at = (offset: number | undefined) => position(lineCounter, offset);
   if (doc.errors.length > 0) {
     throw new ConfigError(
