@@ -7,7 +7,7 @@ import { it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { ModelFormatError, readModel, writeModel } from '../src/model/index.js';
 import { modelBytes } from './helpers/model-files.js';
-import { seededRandom as prng } from '../src/model/segment/random-tensors.js';
+import { prng } from './helpers/seeded.js';
 
 const INTERESTING_32 = [0, 1, 0xff, 0x7f, 0x80, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 4, 16];
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x10];

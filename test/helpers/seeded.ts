@@ -1,16 +1,7 @@
 /** Seeded randomness for fuzz tests, so a failing case can be replayed from its seed. */
 
-/** mulberry32: a small, fast PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (mulberry32), floats in [0, 1). */
+export { seededRandom as prng } from '../../src/model/segment/random-tensors.js';
 
 export type Random = () => number;
 
