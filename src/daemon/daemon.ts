@@ -5,6 +5,10 @@
  * other cameras. systemd hears READY once the pipeline is built and MQTT is up, and WATCHDOG only
  * while frames keep completing (or nothing is waiting), so a hung accelerator gets the service restarted.
  *
+ * A config reload applies every change without a restart: a new pipeline and, when the broker,
+ * credentials or topics changed, a new MQTT session are made beside the running ones and swapped in
+ * together once both work (session-switch.ts); if either fails, the reload is refused and nothing changes.
+ *
  * A pipeline that fails (an executor died or hung, or a device it uses was unplugged) is rebuilt in
  * place with backoff, keeping the MQTT session; frames wait in their cameras' slots meanwhile. The
  * watchdog stays withheld until a rebuild succeeds, so systemd restarts the process if in-place
@@ -25,13 +29,15 @@ import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
 import { DEFAULT_RECOVERY, type RecoveryPolicy } from './recovery.js';
 import { ConfigError, formatProblem } from './config-error.js';
 import { loadConfig, type DaemonConfig } from './config-load.js';
+import { connectionSettings, type Connection } from './connection.js';
 import { FramePath } from './frame-path.js';
 import { FrameReplies } from './frame-replies.js';
-import { MqttSession, type SessionStats } from './mqtt-session.js';
+import { MqttSession, redactUrl, type SessionStats } from './mqtt-session.js';
 import { RebuildSchedule } from './rebuild-schedule.js';
 import { planReload, type ReloadOutcome } from './reload-plan.js';
+import { connectBeside, retire } from './session-switch.js';
 import { describe, StatusReports } from './status-reports.js';
-import { topicsFor, type Topics } from './topics.js';
+import { topicsFor } from './topics.js';
 import { startWatchdog } from './watchdog.js';
 
 // Names callers and tests import from here since before they moved.
@@ -54,11 +60,15 @@ export interface DaemonOptions {
   readonly deviceWatcher?: DeviceWatcher;
   /** Where Edge TPU lease files go; /run/coral-pipe by default. */
   readonly leaseDir?: string;
+  /** How long a reload waits for a new MQTT connection before refusing the config; 10 s by default. */
+  readonly mqttSwitchTimeoutMs?: number;
 }
 
+const STOPPING: ReloadOutcome = { ok: false, errors: ['daemon is stopping'] };
+
 export class Daemon {
-  private readonly session: MqttSession;
-  private readonly topics: Topics;
+  /** The MQTT session and topics in force; a reload may replace them. */
+  private connection: Connection;
   private readonly cameras = new Cameras();
   private readonly reports: StatusReports;
   private readonly frames: FramePath;
@@ -70,6 +80,8 @@ export class Daemon {
   /** Set when the pipeline as a whole failed (dead or hung executor): no more watchdog pings. */
   private pipelineFailure: Error | undefined;
   private stopping = false;
+  /** Aborted by stop(), so that a reload waiting for a new MQTT connection gives up at once. */
+  private readonly halt = new AbortController();
   private watchdogTimer: NodeJS.Timeout | undefined;
   private statusLine = '';
 
@@ -81,25 +93,10 @@ export class Daemon {
     private watcher: DeviceWatcher | undefined,
   ) {
     this.rebuilds = new RebuildSchedule({ ...DEFAULT_RECOVERY, ...options.recovery });
-    this.topics = topicsFor(config.mqtt.topicPrefix, config.node);
     this.cameras.set(config);
-    const m = config.mqtt;
-    this.session = new MqttSession({
-      url: m.url,
-      clientId: m.clientId,
-      ...(m.username !== undefined && { username: m.username }),
-      ...config.secrets,
-      keepalive: m.keepalive,
-      availabilityTopic: this.topics.availability,
-      subscriptions: this.cameras.subscriptions(m.sharedGroup),
-      reconnectMinMs: m.reconnectMinMs,
-      reconnectMaxMs: m.reconnectMaxMs,
-      maxBufferedMessages: m.maxBufferedMessages,
-      log: options.log,
-      onMessage: (message) => this.frames.accept(message),
-    });
-    this.reports = new StatusReports(this.session, this.topics);
-    const replies = new FrameReplies(this.session, this.topics, () => this.config, options.log);
+    this.connection = this.newConnection(config);
+    this.reports = new StatusReports(() => this.connection);
+    const replies = new FrameReplies(() => this.connection, () => this.config, options.log);
     this.frames = new FramePath(this.cameras, replies, {
       config: () => this.config,
       classifier: () => this.classifier,
@@ -130,7 +127,7 @@ export class Daemon {
     daemon.followDevices();
     await daemon.watchDevicesIfNeeded();
     daemon.publishStatus();
-    await daemon.session.start();
+    await daemon.connection.session.start();
     daemon.statusLine = describe(classifier.info, 0, 0);
     options.notifier?.ready(daemon.statusLine);
     log.info({ event: 'ready', node: config.node, cameras: daemon.cameras.size, ...classifier.info }, 'daemon ready');
@@ -147,6 +144,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.halt.abort();
     clearInterval(this.watchdogTimer);
     clearInterval(this.statsTimer);
     this.rebuilds.cancel();
@@ -155,7 +153,7 @@ export class Daemon {
     await this.reloading;
     await Promise.all([this.classifier.close(), ...this.retiring]);
     this.leases.releaseAll();
-    await this.session.stop();
+    await this.connection.session.stop();
     this.options.log.info({ event: 'stopped' }, 'daemon stopped');
   }
 
@@ -165,12 +163,26 @@ export class Daemon {
   }
 
   mqttStats(): SessionStats {
-    return this.session.stats();
+    return this.connection.session.stats();
   }
 
   cameraTotals(id: string): Readonly<Counters> | undefined {
     const cam = this.cameras.get(id);
     return cam && { ...cam.totals, dropped: cam.slot.dropped };
+  }
+
+  /** A session (not started) for `config`, subscribed to the cameras' frame topics as they are now. */
+  private newConnection(config: DaemonConfig): Connection {
+    const session: MqttSession = new MqttSession({
+      ...connectionSettings(config),
+      subscriptions: this.cameras.subscriptions(config.mqtt.sharedGroup),
+      log: this.options.log,
+      // During a switch both sessions may receive the same frame: only the current one's count.
+      onMessage: (message) => {
+        if (session === this.connection.session) this.frames.accept(message);
+      },
+    });
+    return { session, topics: topicsFor(config.mqtt.topicPrefix, config.node) };
   }
 
   /** Builds a classifier for `config` on the devices present now, leasing its Edge TPUs. */
@@ -296,9 +308,10 @@ export class Daemon {
   }
 
   /**
-   * Re-reads the config file (SIGHUP, or the file changed) and applies it. An invalid config or a
-   * pipeline that fails to build is refused with the reason in the log, on the events topic and in the
-   * systemd status, and the running pipeline keeps serving. Reloads run one at a time.
+   * Re-reads the config file (SIGHUP, or the file changed) and applies it. An invalid config, a
+   * pipeline that fails to build or an MQTT connection that does not come up within
+   * `mqttSwitchTimeoutMs` is refused with the reason in the log, on the events topic and in the systemd
+   * status, and the running pipeline and session keep serving. Reloads run one at a time.
    */
   reloadFile(): Promise<ReloadOutcome> {
     const run = this.reloading.then(() => this.reload());
@@ -308,7 +321,7 @@ export class Daemon {
 
   private async reload(): Promise<ReloadOutcome> {
     const log = this.options.log;
-    if (this.stopping) return { ok: false, errors: ['daemon is stopping'] };
+    if (this.stopping) return STOPPING;
     let next: DaemonConfig;
     try {
       next = await loadConfig(this.config.file);
@@ -316,35 +329,50 @@ export class Daemon {
       const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [String((err as Error).message)];
       return this.refuse(errors);
     }
-    const { applied, needsRestart, newClassifier } = planReload(this.config, next);
-    let swappedModel = false;
+    const { newClassifier, newConnection } = planReload(this.config, next);
+    // The pipeline first, then the connection, so nothing appears on new topics unless both work.
+    let built: FrameClassifier | undefined;
     if (newClassifier) {
-      let built: FrameClassifier;
       try {
-        built = await this.build(applied);
+        built = await this.build(next);
       } catch (err) {
         return this.refuse([`new pipeline failed to build: ${(err as Error).message}`]);
       }
-      if (this.stopping) {
-        await built.close();
-        return { ok: false, errors: ['daemon is stopping'] };
+    }
+    let opened: Connection | undefined;
+    if (newConnection && !this.stopping) {
+      opened = this.newConnection(next);
+      try {
+        await connectBeside(this.connection, opened, this.options.mqttSwitchTimeoutMs ?? 10_000, this.halt.signal);
+      } catch (err) {
+        // A factory may hand out the running instance again (see swapIn): that one serves on.
+        if (built !== this.classifier) await built?.close();
+        return this.stopping ? STOPPING : this.refuse([(err as Error).message]);
       }
-      // Frames already taken stay with the old classifier, which close() lets finish before freeing it.
+    }
+    if (this.stopping) {
+      await Promise.all([built?.close(), opened?.session.stop()]);
+      return STOPPING;
+    }
+    // Frames already taken stay with the old classifier, which close() lets finish before freeing it.
+    if (built) {
       this.swapIn(built);
-      swappedModel = true;
       await this.watchDevicesIfNeeded();
     }
-    if (applied.log.level !== this.config.log.level) log.level = applied.log.level;
-    this.config = applied;
-    this.cameras.set(applied);
-    await this.session.setSubscriptions(this.cameras.subscriptions(applied.mqtt.sharedGroup));
+    // Answers from here on, those of frames taken earlier too, go out on the new session.
+    const old = this.connection;
+    if (opened) this.connection = opened;
+    if (next.log.level !== this.config.log.level) log.level = next.log.level;
+    this.config = next;
+    this.cameras.set(next);
+    await this.connection.session.setSubscriptions(this.cameras.subscriptions(next.mqtt.sharedGroup));
     this.startStatsTimer();
     this.publishStatus();
     this.frames.pump();
-    const outcome: ReloadOutcome = { ok: true, swappedModel, ...(needsRestart.length > 0 && { needsRestart }) };
+    if (opened) await retire(old, opened);
+    const outcome: ReloadOutcome = { ok: true, swappedModel: built !== undefined, ...(opened && { switchedMqtt: true }) };
     this.reports.event({ event: 'reload', ...outcome, model: this.classifier.info.model });
-    if (needsRestart.length > 0) log.warn({ event: 'reload', needsRestart }, `config reloaded; changes to ${needsRestart.join(', ')} take effect on restart`);
-    log.info({ event: 'reload', swappedModel, model: this.classifier.info.model.name }, 'config reloaded');
+    log.info({ event: 'reload', ...outcome, model: this.classifier.info.model.name, ...(opened && { url: redactUrl(next.mqtt.url) }) }, 'config reloaded');
     this.options.notifier?.status(this.statusLine);
     return outcome;
   }

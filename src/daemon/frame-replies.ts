@@ -9,14 +9,14 @@ import type { Camera, QueuedFrame } from './cameras.js';
 import type { Classification, ClassifierInfo } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 import { isPublishTopic } from './frame-intake.js';
-import type { MqttSession, PublishProperties } from './mqtt-session.js';
+import type { Connection } from './connection.js';
+import type { PublishProperties } from './mqtt-session.js';
 import { round } from './status-reports.js';
-import type { Topics } from './topics.js';
 
 export class FrameReplies {
   constructor(
-    private readonly session: MqttSession,
-    private readonly topics: Topics,
+    /** The connection in force now: a reload may replace it, and answers go out on the current one. */
+    private readonly connection: () => Connection,
     /** The config in force now: reloads change it. */
     private readonly config: () => DaemonConfig,
     private readonly log: Logger,
@@ -39,14 +39,14 @@ export class FrameReplies {
         total: round(performance.now() - frame.receivedAt),
       },
     };
-    this.publish(this.topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
+    this.publish(this.connection().topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
   }
 
   /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
   refused(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
     cam.totals.errors++;
     const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), error: reason, time: new Date().toISOString() });
-    this.publish(this.topics.error(cam.id), payload, sequence, {
+    this.publish(this.connection().topics.error(cam.id), payload, sequence, {
       ...(responseTopic !== undefined && { responseTopic }),
       ...(correlationData !== undefined && { correlationData }),
     });
@@ -74,8 +74,9 @@ export class FrameReplies {
       ...(m.resultExpirySeconds !== undefined && { messageExpiryInterval: m.resultExpirySeconds }),
       ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
     };
-    this.session.publish({ topic, payload, qos: m.resultQos, properties });
+    const session = this.connection().session;
+    session.publish({ topic, payload, qos: m.resultQos, properties });
     // Also reached with a refused frame's raw response topic: never publish where the broker would drop us.
-    if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) this.session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
+    if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
   }
 }

@@ -1,8 +1,8 @@
 /**
- * The daemon's one MQTT connection: MQTT v5 (falling back to 3.1.1 when the broker refuses v5),
- * availability with a last will, retained state republished on every connect, reconnects with
- * exponential backoff, and a bounded outbox while disconnected. Callers publish and never wait on the
- * broker, so a broker outage cannot stall the frame path.
+ * The daemon's MQTT connection (a reload may open a second one beside it for a moment): MQTT v5
+ * (falling back to 3.1.1 when the broker refuses v5), availability with a last will, retained state
+ * republished on every connect, reconnects with exponential backoff, and a bounded outbox while
+ * disconnected. Callers publish and never wait on the broker, so a broker outage cannot stall the frame path.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -60,6 +60,19 @@ export interface SessionStats {
   readonly dropped: number;
 }
 
+/** `url` fit for messages: a password written in it is replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Unparseable: show no more than scheme and host part, never what may follow an `@`.
+    return url.replace(/\/\/[^/@]*@/, '//***@');
+  }
+}
+
 /** CONNACK codes by which a broker says it does not speak MQTT v5: 3.1.1's 1 and v5's 0x84. */
 const REFUSED_PROTOCOL = new Set([1, 0x84]);
 
@@ -74,6 +87,10 @@ export class MqttSession {
   private stopping = false;
   private firstConnect: { resolve: () => void; promise: Promise<void> };
   private subscriptions: readonly string[];
+  /** Set by holdReconnects(): a dropped connection then waits for the release instead of reconnecting. */
+  private held = false;
+  private reconnectDue = false;
+  private lastConnectError: string | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.subscriptions = options.subscriptions;
@@ -87,6 +104,44 @@ export class MqttSession {
   async start(): Promise<void> {
     this.open();
     return this.firstConnect.promise;
+  }
+
+  get url(): string {
+    return this.options.url;
+  }
+
+  get clientId(): string {
+    return this.options.clientId;
+  }
+
+  /** The last error the connection reported (unreachable host, refused login, TLS), cleared on connect. */
+  get lastError(): string | undefined {
+    return this.lastConnectError;
+  }
+
+  /**
+   * Until the returned release is called, a dropped connection is not re-opened. A session taking over
+   * this client id (a reload's new session on the same broker) makes the broker drop this one, which
+   * must not reconnect and take the id back.
+   */
+  holdReconnects(): () => void {
+    this.held = true;
+    return () => {
+      this.held = false;
+      if (!this.reconnectDue || this.stopping) return;
+      this.reconnectDue = false;
+      this.open();
+    };
+  }
+
+  /** Says `online` again, e.g. after a session this one replaced said `stopped` on the same topic. */
+  announce(): void {
+    if (this.client?.connected) this.send(this.availability('online'));
+  }
+
+  /** Takes what waits in the outbox (after stop(), what never reached the broker). */
+  takeUnsent(): OutgoingMessage[] {
+    return this.outbox.drain();
   }
 
   /** Publishes now when connected, else keeps it in the bounded outbox. Never throws, never waits. */
@@ -169,12 +224,13 @@ export class MqttSession {
     client.on('message', (topic, payload, packet) => o.onMessage({ topic, payload, properties: packet.properties ?? {} }));
     client.on('error', (err: Error & { code?: unknown }) => {
       if (this.version === 5 && typeof err.code === 'number' && REFUSED_PROTOCOL.has(err.code)) {
-        o.log.warn({ event: 'mqtt-fallback', url: o.url }, 'broker refused MQTT v5; using MQTT 3.1.1');
+        o.log.warn({ event: 'mqtt-fallback', url: redactUrl(o.url) }, 'broker refused MQTT v5; using MQTT 3.1.1');
         this.version = 4;
         this.failures = 0;
         return;
       }
-      o.log.warn({ event: 'mqtt-error', url: o.url, err: err.message }, 'MQTT error');
+      this.lastConnectError = err.message;
+      o.log.warn({ event: 'mqtt-error', url: redactUrl(o.url), err: err.message }, 'MQTT error');
     });
     client.on('close', () => this.onClosed(client));
   }
@@ -182,8 +238,9 @@ export class MqttSession {
   private async onConnected(client: MqttClient): Promise<void> {
     const o = this.options;
     this.failures = 0;
+    this.lastConnectError = undefined;
     this.connects++;
-    o.log.info({ event: 'mqtt-connected', url: o.url, protocolVersion: this.version, reconnects: this.connects - 1 }, 'MQTT connected');
+    o.log.info({ event: 'mqtt-connected', url: redactUrl(o.url), protocolVersion: this.version, reconnects: this.connects - 1 }, 'MQTT connected');
     if (this.subscriptions.length > 0) await this.subscribe(client, this.subscriptions);
     // Everything retained first and `online` last, so whoever sees `online` also sees current state.
     for (const message of this.retained.values()) if (message.topic !== o.availabilityTopic) this.send(message);
@@ -214,7 +271,8 @@ export class MqttSession {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       client.end(true);
-      this.open();
+      if (this.held) this.reconnectDue = true;
+      else this.open();
     }, delay);
   }
 

@@ -6,8 +6,7 @@
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './cameras.js';
 import type { DaemonConfig } from './config-load.js';
-import type { MqttSession } from './mqtt-session.js';
-import type { Topics } from './topics.js';
+import type { Connection } from './connection.js';
 
 export interface CameraStats {
   readonly fps: number;
@@ -34,14 +33,13 @@ export class StatusReports {
   private readonly startedAt = new Date();
   private lastStatsAt = performance.now();
 
-  constructor(
-    private readonly session: MqttSession,
-    private readonly topics: Topics,
-  ) {}
+  /** `connection`: the one in force now (a reload may replace it). */
+  constructor(private readonly connection: () => Connection) {}
 
   event(event: Record<string, unknown>): void {
     const payload = JSON.stringify({ ...event, time: new Date().toISOString() });
-    this.session.publish({ topic: this.topics.events, payload, qos: 1, properties: { contentType: 'application/json' } });
+    const { session, topics } = this.connection();
+    session.publish({ topic: topics.events, payload, qos: 1, properties: { contentType: 'application/json' } });
   }
 
   status(config: DaemonConfig, info: ClassifierInfo, cameras: Cameras, health: PipelineHealth): void {
@@ -57,7 +55,8 @@ export class StatusReports {
       cameras: Object.fromEntries([...cameras.entries()].map(([id, cam]) => [id, { topics: cam.config.topics }])),
       sharedGroup: config.mqtt.sharedGroup ?? null,
     };
-    this.session.publishRetained({ topic: this.topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
+    const { session, topics } = this.connection();
+    session.publishRetained({ topic: topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
   }
 
   /** Publishes the rates since the last tick; returns the totals across cameras for the STATUS line. */
@@ -82,7 +81,8 @@ export class StatusReports {
       droppedFps += stats.droppedFps;
       cam.lastTick = totals;
     }
-    const mqtt = this.session.stats();
+    const { session, topics } = this.connection();
+    const mqtt = session.stats();
     const payload = {
       time: new Date().toISOString(),
       intervalSeconds: round(seconds),
@@ -91,7 +91,7 @@ export class StatusReports {
       pipeline,
       mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },
     };
-    this.session.publish({ topic: this.topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
+    session.publish({ topic: topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
     return { fps, droppedFps };
   }
 }
