@@ -1,6 +1,8 @@
 /**
- * End to end: the daemon (the real `coral-pipe daemon` as a child process, CPU engine, mobilenet_v2 in
- * 2 segments) behind a local mosquitto, with 1, 4 and 16 cameras each publishing 640x480 JPEG frames as
+ * End to end: the daemon (the real `coral-pipe daemon` as a child process, mobilenet_v2 in 2 segments)
+ * behind a local mosquitto, first with CPU inference (LiteRT.js on the same cores as everything else),
+ * then with inference off the CPU on stand-in accelerators (standin-accelerators.ts), as on an
+ * appliance; with 1, 4 and 16 cameras each publishing 640x480 JPEG frames as
  * fast as the broker takes them (QoS 1, the next frame as soon as the last is acknowledged), and 16
  * cameras at a camera-like 15 fps. Measures results/s against the bare pipeline's items/s (and against
  * the pipeline fed by JPEG decoding) measured just before on the same segment files, frame-to-result
@@ -25,6 +27,8 @@ import { DaemonChild } from './lib/daemon-child.js';
 import { MOBILENET } from './lib/mobilenet-configs.js';
 import { childPids, cpuSeconds, rssBytes } from './lib/proc-stats.js';
 import { percentile, stream, streamDecoded } from './lib/stream.js';
+import { standInDeviceList, standInPipeline, standInSegments, type StandInPipeline } from './lib/standin-accelerators.js';
+import type { SegmentSource } from '../src/pipeline/segment-source.js';
 
 /** Flooding cameras (fps 0) as the issue asks, then 16 paced ones: about twice what the pipeline takes, as real cameras overload it. */
 const LOADS = [
@@ -108,11 +112,19 @@ function message<T>(child: ChildProcess, match: (m: unknown) => m is T): Promise
   });
 }
 
-async function runScenario(broker: Mosquitto, segmentFiles: string[], s: Scenario): Promise<ScenarioResult> {
+/** How the daemon and its baselines infer: segment files on the CPU engine, or stand-in accelerators. */
+interface Inference {
+  /** What the bare and decode+pipeline baselines run. */
+  readonly segments: SegmentSource[];
+  /** Given to the daemon child; CPU inference when absent. */
+  readonly standIn?: StandInPipeline;
+}
+
+async function runScenario(broker: Mosquitto, segmentFiles: string[], inference: Inference, s: Scenario): Promise<ScenarioResult> {
   const node = `bench-${process.pid}-${s.cameras}-${s.fps}`;
   const prefix = `bench${process.pid}`;
   const topics = topicsFor(prefix, node);
-  const daemon = await DaemonChild.spawn(configYaml(broker.url, node, prefix, s.cameras, segmentFiles));
+  const daemon = await DaemonChild.spawn(configYaml(broker.url, node, prefix, s.cameras, segmentFiles), inference.standIn);
   const observer = await Observer.connect(broker.url, [topics.availability, topics.result('+'), topics.error('+')]);
   let fleet: ChildProcess | undefined;
   try {
@@ -211,85 +223,105 @@ function perSecond(samples: Sample[], p: number): [number, number][] {
   return [...buckets].sort(([a], [b]) => a - b).map(([b, values]) => [b + 0.5, percentile(values, p)]);
 }
 
+interface LoadSettings {
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly bareItems: number;
+  readonly frames: readonly Buffer[];
+}
+
+/** Every load against the daemon with one kind of inference, each after its two baselines. */
+async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference: Inference, settings: LoadSettings): Promise<BenchSection> {
+  const { seconds, warmupSeconds, bareItems, frames } = settings;
+  const rows: Record<string, string | number>[] = [];
+  const latencyLines: LineChart['series'][number][] = [];
+  const rssLines: LineChart['series'][number][] = [];
+  const ratio = { daemon: [] as (number | null)[], bare: [] as (number | null)[], decoded: [] as (number | null)[] };
+  for (const [index, { cameras, fps }] of LOADS.entries()) {
+    // Side by side: the bare pipeline right before each scenario, on the same machine state.
+    const bare = await stream(inference.segments, {}, bareItems);
+    const decoded = await streamDecoded(inference.segments, frames, bareItems);
+    const r = await runScenario(broker, segmentFiles, inference, { cameras, fps, seconds, warmupSeconds, camerasNice: CAMERAS_NICE });
+    const afterWarmup = r.rss.find((x) => x.t >= warmupSeconds)?.value ?? NaN;
+    rows.push({
+      cameras,
+      'fps/camera': fps === 0 ? 'flood' : fps,
+      'frames/s offered': r.publishedPerSecond,
+      'results/s': r.resultsPerSecond,
+      'bare items/s': bare.itemsPerSecond,
+      'x bare': r.resultsPerSecond / bare.itemsPerSecond,
+      'decode+pipeline items/s': decoded.itemsPerSecond,
+      'x decode+pipeline': r.resultsPerSecond / decoded.itemsPerSecond,
+      'p50 ms': percentile(r.latencies, 50),
+      'p99 ms': percentile(r.latencies, 99),
+      dropped: r.dropped,
+      errors: r.errors,
+      'decode ms': r.daemonMs.decode,
+      'inference ms': r.daemonMs.inference,
+      'RSS warm MB': afterWarmup,
+      'RSS end MB': r.rss[r.rss.length - 1]?.value ?? NaN,
+      'RSS max MB': Math.max(...r.rss.map((x) => x.value)),
+      'CPU ms/item bare': bare.cpuMsPerItem,
+      'CPU ms/item decode+pipeline': decoded.cpuMsPerItem,
+      'CPU ms/result daemon': (1000 * r.cpu.daemon) / r.resultsPerSecond,
+      'CPU daemon': r.cpu.daemon,
+      'CPU broker': r.cpu.broker,
+      'CPU cameras': r.cpu.cameras,
+    });
+    ratio.daemon.push(r.resultsPerSecond);
+    ratio.bare.push(bare.itemsPerSecond);
+    ratio.decoded.push(decoded.itemsPerSecond);
+    const label = loadLabel({ cameras, fps });
+    latencyLines.push({ label: `p50, ${label}`, points: perSecond(r.latencyOverTime, 50), colourIndex: index });
+    latencyLines.push({ label: `p99, ${label}`, points: perSecond(r.latencyOverTime, 99), colourIndex: index, dashed: true });
+    rssLines.push({ label, points: r.rss.map((x) => [x.t, x.value]), colourIndex: index });
+  }
+  const categories = LOADS.map(loadLabel);
+  const what = inference.standIn ? 'on stand-in accelerators' : 'on CPU';
+  return {
+    title: `daemon end to end: mobilenet_v2 in 2 segments (latency) ${what}, ${seconds} s per load`,
+    rows,
+    notes: [
+      ...(inference.standIn
+        ? [`inference off the CPU: each segment is a stand-in Edge TPU (the test suite's fake libedgetpu and libtensorflowlite_c through the real native addon) with the real segment's tensors, whose invoke sleeps for the real segment's CPU time (${inference.standIn.delaysMs.map((d) => d.toFixed(1)).join(' / ')} ms), as an accelerator call holds a thread but no core. Not Edge TPU figures: they show what the daemon itself costs when inference leaves the cores to it.`]
+        : ['inference on the CPU: LiteRT.js workers on the same cores as decoding, MQTT, the broker and the cameras.']),
+      `cameras publish 640x480 JPEGs (${frames.length} test images, ${Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length / 1024)} KB mean) with QoS 1; flood = each camera sends its next frame as soon as the broker acknowledges the last, N fps = paced;`,
+      `figures cover ${seconds - warmupSeconds} s after ${warmupSeconds} s of warm-up. x bare = results/s / the bare pipeline's items/s (same segments, measured just before). Goal: x bare >= 0.9.`,
+      'p50/p99 = frame published to its result received; dropped = fraction of published frames never answered (the daemon keeps only the newest waiting frame per camera);',
+      'decode+pipeline = the same pipeline fed by 4 concurrent JPEG decodes (sharp, as the daemon does), in-process, no MQTT: the ceiling once decoding shares the cores.',
+      'decode/inference ms = daemon-reported means per answered frame (wall time); CPU ms/item = CPU time (all threads) per item or result;',
+      `CPU = cores busy on average in the window: daemon process, mosquitto, simulated cameras (a child process at nice ${CAMERAS_NICE}: on an appliance they are other machines).`,
+    ],
+    charts: [
+      { kind: 'bars', title: `Daemon results/s vs the bare pipeline ${what}, overloaded cameras`, yLabel: 'per second', categories, series: [{ label: 'daemon results/s', values: ratio.daemon }, { label: 'bare pipeline items/s', values: ratio.bare }, { label: 'decode + pipeline items/s', values: ratio.decoded }] },
+      { kind: 'lines', title: `Frame-to-result latency over time under overload, ${what} (per second)`, xLabel: 'seconds since the cameras started', yLabel: 'ms', series: latencyLines },
+      { kind: 'lines', title: `Daemon RSS over time under overload, ${what}`, xLabel: 'seconds since the cameras started', yLabel: 'MB', series: rssLines },
+    ],
+  };
+}
+
 const bench: BenchModule = {
   name: 'e2e',
   async run({ quick }: BenchOptions): Promise<BenchSection[]> {
-    const seconds = quick ? 4 : 15;
-    const warmupSeconds = quick ? 1 : 3;
-    const bareItems = quick ? 30 : 300;
+    const settings = { seconds: quick ? 4 : 15, warmupSeconds: quick ? 1 : 3, bareItems: quick ? 30 : 300, frames: await cameraFrames() };
     const model = testDataPath(MOBILENET);
     const whole = readModel(new Uint8Array(readFileSync(model)));
     const timer = engineTimer({ repeats: 3 });
     // The split a user after throughput picks; the daemon and the bare pipeline run the same files.
     const segmentFiles = await writeSegments(model, { strategy: 'latency', count: 2, timer, profile: await profileOperators(whole, executionOrder(whole), timer) });
-    const frames = await cameraFrames();
     const broker = await Mosquitto.start();
-    const rows: Record<string, string | number>[] = [];
-    const latencyLines: LineChart['series'][number][] = [];
-    const rssLines: LineChart['series'][number][] = [];
-    const ratio = { daemon: [] as (number | null)[], bare: [] as (number | null)[], decoded: [] as (number | null)[] };
     try {
-      for (const [index, { cameras, fps }] of LOADS.entries()) {
-        // Side by side: the bare pipeline right before each scenario, on the same machine state.
-        const bare = await stream(segmentFiles, {}, bareItems);
-        const decoded = await streamDecoded(segmentFiles, frames, bareItems);
-        const r = await runScenario(broker, segmentFiles, { cameras, fps, seconds, warmupSeconds, camerasNice: CAMERAS_NICE });
-        const afterWarmup = r.rss.find((x) => x.t >= warmupSeconds)?.value ?? NaN;
-        rows.push({
-          cameras,
-          'fps/camera': fps === 0 ? 'flood' : fps,
-          'frames/s offered': r.publishedPerSecond,
-          'results/s': r.resultsPerSecond,
-          'bare items/s': bare.itemsPerSecond,
-          'x bare': r.resultsPerSecond / bare.itemsPerSecond,
-          'decode+pipeline items/s': decoded.itemsPerSecond,
-          'x decode+pipeline': r.resultsPerSecond / decoded.itemsPerSecond,
-          'p50 ms': percentile(r.latencies, 50),
-          'p99 ms': percentile(r.latencies, 99),
-          dropped: r.dropped,
-          errors: r.errors,
-          'decode ms': r.daemonMs.decode,
-          'inference ms': r.daemonMs.inference,
-          'RSS warm MB': afterWarmup,
-          'RSS end MB': r.rss[r.rss.length - 1]?.value ?? NaN,
-          'RSS max MB': Math.max(...r.rss.map((x) => x.value)),
-          'CPU ms/item bare': bare.cpuMsPerItem,
-          'CPU ms/item decode+pipeline': decoded.cpuMsPerItem,
-          'CPU ms/result daemon': (1000 * r.cpu.daemon) / r.resultsPerSecond,
-          'CPU daemon': r.cpu.daemon,
-          'CPU broker': r.cpu.broker,
-          'CPU cameras': r.cpu.cameras,
-        });
-        ratio.daemon.push(r.resultsPerSecond);
-        ratio.bare.push(bare.itemsPerSecond);
-        ratio.decoded.push(decoded.itemsPerSecond);
-        const label = loadLabel({ cameras, fps });
-        latencyLines.push({ label: `p50, ${label}`, points: perSecond(r.latencyOverTime, 50), colourIndex: index });
-        latencyLines.push({ label: `p99, ${label}`, points: perSecond(r.latencyOverTime, 99), colourIndex: index, dashed: true });
-        rssLines.push({ label, points: r.rss.map((x) => [x.t, x.value]), colourIndex: index });
-      }
+      const cpu = await measureLoads(broker, segmentFiles, { segments: segmentFiles }, settings);
+      // Each stand-in segment takes what the same segment took on the CPU in the pipeline (engine time).
+      const delays = (await stream(segmentFiles, {}, settings.bareItems)).runner.stats().segments.map((s) => s.busyMsMean);
+      const standIn = standInPipeline(segmentFiles, delays);
+      process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(standIn);
+      const offCpu = await measureLoads(broker, segmentFiles, { segments: standInSegments(standIn), standIn }, settings);
+      return [cpu, offCpu];
     } finally {
       await broker.close();
       removeSegments(segmentFiles);
     }
-    const categories = LOADS.map(loadLabel);
-    return [{
-      title: `daemon end to end: mobilenet_v2 in 2 segments (latency) on CPU, ${seconds} s per load`,
-      rows,
-      notes: [
-        `cameras publish 640x480 JPEGs (${frames.length} test images, ${Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length / 1024)} KB mean) with QoS 1; flood = each camera sends its next frame as soon as the broker acknowledges the last, N fps = paced;`,
-        `figures cover ${seconds - warmupSeconds} s after ${warmupSeconds} s of warm-up. x bare = results/s / the bare pipeline's items/s (same segment files, measured just before). Goal: x bare >= 0.9.`,
-        'p50/p99 = frame published to its result received; dropped = fraction of published frames never answered (the daemon keeps only the newest waiting frame per camera);',
-        'decode+pipeline = the same pipeline fed by 4 concurrent JPEG decodes (sharp, as the daemon does), in-process, no MQTT: the CPU-bound ceiling once decoding shares the cores.',
-        'decode/inference ms = daemon-reported means per answered frame (wall time); CPU ms/item = CPU time (all threads) per item or result;',
-        `CPU = cores busy on average in the window: daemon process, mosquitto, simulated cameras (a child process at nice ${CAMERAS_NICE}: on an appliance they are other machines).`,
-      ],
-      charts: [
-        { kind: 'bars', title: 'Daemon results/s vs the bare pipeline, overloaded cameras', yLabel: 'per second', categories, series: [{ label: 'daemon results/s', values: ratio.daemon }, { label: 'bare pipeline items/s', values: ratio.bare }, { label: 'decode + pipeline items/s', values: ratio.decoded }] },
-        { kind: 'lines', title: 'Frame-to-result latency over time under overload (per second)', xLabel: 'seconds since the cameras started', yLabel: 'ms', series: latencyLines },
-        { kind: 'lines', title: 'Daemon RSS over time under overload', xLabel: 'seconds since the cameras started', yLabel: 'MB', series: rssLines },
-      ],
-    }];
   },
 };
 

@@ -1,11 +1,16 @@
-/** The real `coral-pipe daemon` command as a child process, the way systemd runs it on an appliance. */
+/**
+ * The real `coral-pipe daemon` command as a child process, the way systemd runs it on an appliance, or
+ * the same service with its segments on stand-in accelerators.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StandInPipeline } from './standin-accelerators.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const STAND_IN_DAEMON = fileURLToPath(new URL('./standin-daemon.js', import.meta.url));
 
 export class DaemonChild {
   private output = '';
@@ -29,12 +34,21 @@ export class DaemonChild {
     return this.output.trim();
   }
 
-  /** Writes `configYaml` to a temporary file and starts the daemon on it; does not wait for it to be ready. */
-  static async spawn(configYaml: string): Promise<DaemonChild> {
+  /**
+   * Writes `configYaml` to a temporary file and starts the daemon on it (its segments on `standIn`
+   * when given, else as the config says); does not wait for it to be ready.
+   */
+  static async spawn(configYaml: string, standIn?: StandInPipeline): Promise<DaemonChild> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'coral-pipe-bench-daemon-'));
     const config = path.join(dir, 'config.yaml');
     await writeFile(config, configYaml);
-    const proc = spawn(process.execPath, [CLI, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let args = [CLI, 'daemon', '--config', config];
+    if (standIn) {
+      const pipeline = path.join(dir, 'stand-in.json');
+      await writeFile(pipeline, JSON.stringify(standIn));
+      args = [STAND_IN_DAEMON, config, pipeline];
+    }
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     return new DaemonChild(proc, dir, exited);
   }

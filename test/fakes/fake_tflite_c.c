@@ -10,16 +10,20 @@
  *   fail-invoke-if-first-byte <n>    invoke fails when input 0's first byte equals n
  *   fail-allocate                    AllocateTensors fails
  *   thread-probe <output name>       that uint8 output is 1 when invoke ran on another thread than create
+ *   invoke-delay-us <n>              invoke sleeps n microseconds first, holding its thread but no CPU,
+ *                                    as a call into an accelerator does (benchmarks stand in for one)
  *
  * Invoke is a deterministic function of the inputs: element k of output j (a number of the output's
  * type, integers wrapping) = sum over inputs i of input_i[k mod length_i] + j + 1.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "c_api_types.h"
 #include "fake_delegate.h"
@@ -43,6 +47,7 @@ typedef struct TfLiteModel {
   TfLiteTensor inputs[MAX_TENSORS], outputs[MAX_TENSORS];
   int num_inputs, num_outputs;
   int requires_edgetpu, fail_allocate, fail_byte;
+  long invoke_delay_us;
 } TfLiteModel;
 
 typedef void (*Reporter)(void*, const char*, va_list);
@@ -139,6 +144,8 @@ TfLiteModel* TfLiteModelCreate(const void* data, size_t size) {
       m->fail_allocate = 1;
     } else if (strcmp(word, "fail-invoke-if-first-byte") == 0 && sscanf(rest, "%d", &n) == 1) {
       m->fail_byte = n;
+    } else if (strcmp(word, "invoke-delay-us") == 0 && sscanf(rest, "%ld", &m->invoke_delay_us) == 1) {
+      ok = m->invoke_delay_us >= 0;
     } else if (word[0] != '\0') {
       ok = 0;
     }
@@ -238,6 +245,10 @@ int TfLiteInterpreterInvoke(TfLiteInterpreter* in) {
   if (m->fail_byte >= 0 && ((const uint8_t*)m->inputs[0].data)[0] == m->fail_byte) {
     report(&in->options, "fake invoke failure: first input byte is %d", m->fail_byte);
     return 1;
+  }
+  if (m->invoke_delay_us > 0) {
+    struct timespec wait = {m->invoke_delay_us / 1000000, (m->invoke_delay_us % 1000000) * 1000};
+    while (nanosleep(&wait, &wait) != 0 && errno == EINTR) {}
   }
   for (int j = 0; j < m->num_outputs; j++) {
     TfLiteTensor* out = &m->outputs[j];

@@ -50,6 +50,8 @@ export interface FakeModel {
   readonly failAllocate?: boolean;
   /** A uint8 output that reads 1 when invoke ran on a thread other than the creating one. */
   readonly threadProbe?: string;
+  /** Invoke sleeps this long first (holding its thread, not the CPU), as an accelerator call does. */
+  readonly invokeDelayUs?: number;
 }
 
 export function fakeModel(model: FakeModel): Uint8Array {
@@ -64,5 +66,6 @@ export function fakeModel(model: FakeModel): Uint8Array {
   if (model.failAllocate) lines.push('fail-allocate');
   if (model.failInvokeIfFirstByte !== undefined) lines.push(`fail-invoke-if-first-byte ${model.failInvokeIfFirstByte}`);
   if (model.threadProbe) lines.push(`thread-probe ${model.threadProbe}`);
+  if (model.invokeDelayUs !== undefined) lines.push(`invoke-delay-us ${Math.round(model.invokeDelayUs)}`);
   return new TextEncoder().encode(`${lines.join('\n')}\n`);
 }
