@@ -2,11 +2,14 @@
 // test/fakes/ (no Edge TPU here). The fake interpreter computes, for output j element k,
 // sum over inputs i of input_i[k mod length_i] + j + 1, wrapped to the output's type.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { loadEdgeTpuEngine, listEdgeTpuDevices, type EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
+import { loadEdgeTpuEngine, loadEdgeTpuRuntime, listEdgeTpuDevices, type EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
 import { EngineError, type TensorData } from '../src/devices/engine.js';
 import { buildFakeLibraries, fakeModel, type FakeLibraries } from './helpers/fake-edgetpu.js';
 
@@ -203,5 +206,77 @@ describe('Edge TPU engine on the stand-in libraries', () => {
     const result = await new Promise<number[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
     assert.deepEqual(result, expected([[10, 20, 250]], 0, 3, wrapU8));
     await worker.terminate();
+  });
+});
+
+describe('Edge TPU invokes run on a thread of their own per interpreter', () => {
+  const child = fileURLToPath(new URL('./helpers/edgetpu-thread-child.js', import.meta.url));
+
+  /** Runs one scenario of the child; its result is the JSON line it prints. */
+  async function runChild(scenario: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<unknown> {
+    const invokeLog = path.join(libs.dir, `invokes-${scenario}.log`);
+    rmSync(invokeLog, { force: true });
+    const { stdout } = await promisify(execFile)(process.execPath, [...nodeFlags, child, scenario], {
+      encoding: 'utf8',
+      timeout: 60_000, // a guard, so a child that never exits fails the test instead of hanging the suite
+      env: {
+        ...process.env,
+        CORAL_PIPE_LIBEDGETPU: libs.edgetpu,
+        CORAL_PIPE_LIBTFLITE_C: libs.tflite,
+        FAKE_EDGETPU_LOG: path.join(libs.dir, `devices-${scenario}.log`),
+        FAKE_TFLITE_INVOKE_LOG: invokeLog,
+        ...env,
+      },
+    });
+    return JSON.parse(stdout);
+  }
+
+  test('an invoke in flight leaves the libuv pool free: with a pool of one thread, a file read finishes first', async () => {
+    assert.deepEqual(await runChild('pool-free', { UV_THREADPOOL_SIZE: '1' }), ['read', 'invoke']);
+  });
+
+  test('invokes on two interpreters run at the same time, even with a pool of one thread', async () => {
+    const log = (await runChild('overlap', { UV_THREADPOOL_SIZE: '1' })) as string[];
+    // Both started before either ended: the two intervals overlap.
+    assert.deepEqual(log.slice(0, 2).sort(), ['start a', 'start b']);
+    assert.deepEqual(log.slice(2).sort(), ['end a', 'end b']);
+  });
+
+  test('an idle interpreter left open does not keep the process alive', async () => {
+    assert.deepEqual(await runChild('idle'), expected([[1, 2, 3, 4]], 0, 4, wrapU8));
+  });
+
+  test('an interpreter collected without close() frees its device', async () => {
+    assert.deepEqual(await runChild('collected', {}, ['--expose-gc']), [`open ${USB0.type} ${USB0.selector}`, `free ${USB0.type} ${USB0.selector}`]);
+  });
+
+  test('a worker terminated during an invoke: the late completion is dropped and the process carries on', async () => {
+    assert.deepEqual(await runChild('teardown'), [0, 1, 2].map((i) => expected([[i, 0, 0, 0]], 0, 4, wrapU8)));
+  });
+
+  test('workers terminated at assorted points of their invokes never bring the process down', async () => {
+    assert.deepEqual(await runChild('churn'), expected([[5, 6, 7, 8]], 0, 4, wrapU8));
+  });
+
+  test('close() during an invoke frees the device when it ends; overlapping or later invokes are refused', async () => {
+    rmSync(logFile, { force: true });
+    const { addon } = loadEdgeTpuRuntime({ edgetpu: [libs.edgetpu], tflite: [libs.tflite] });
+    const native = new addon.Interpreter(
+      fakeModel({ inputs: [{ name: 'x', type: 'uint8', shape: [2] }], outputs: [{ name: 'y', type: 'uint8', shape: [2] }], failInvokeIfFirstByte: 255 }),
+      'pci', PCI0.selector, {}, 1,
+    );
+    const code = (want: string) => (e: unknown) => (e as { code?: unknown }).code === want;
+    await assert.rejects(native.invoke([Uint8Array.from([255, 0])], [new Uint8Array(2)]), (e: unknown) =>
+      code('INVOKE_FAILED')(e) && /fake invoke failure: first input byte is 255/.test((e as Error).message));
+    const out = new Uint8Array(2);
+    const running = native.invoke([Uint8Array.from([1, 2])], [out]);
+    assert.throws(() => native.invoke([new Uint8Array(2)], [new Uint8Array(2)]), code('BUSY'));
+    native.close();
+    assert.deepEqual(logLines(), [`open pci ${PCI0.selector}`], 'the device stays open while the invoke uses it');
+    await running;
+    assert.deepEqual([...out], [2, 3]);
+    assert.deepEqual(logLines(), [`open pci ${PCI0.selector}`, `free pci ${PCI0.selector}`]);
+    assert.throws(() => native.invoke([new Uint8Array(2)], [new Uint8Array(2)]), code('CLOSED'));
+    native.close(); // a second close is harmless
   });
 });

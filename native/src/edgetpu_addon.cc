@@ -9,15 +9,20 @@
 //   new Interpreter(model: Uint8Array, type: 'usb'|'pci', path: string, options: {[name]: string},
 //       numThreads: number)    one interpreter bound to one explicit device
 //   interpreter.inputs / .outputs -> [{name, type, shape, byteSize, scale, zeroPoint}]
-//   interpreter.invoke(inputs: Uint8Array[], outputs: Uint8Array[]) -> Promise<void>   (off JS thread)
+//   interpreter.invoke(inputs: Uint8Array[], outputs: Uint8Array[]) -> Promise<void>   runs on the
+//       interpreter's own thread, one invoke at a time (BUSY otherwise)
 //   interpreter.close()
 #include <dlfcn.h>
 #include <napi.h>
 
+#include <condition_variable>
+#include <cstdarg>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "c_api_types.h"
@@ -193,6 +198,175 @@ Napi::Value ListDevices(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ---- Invokes run on a thread of their own, one per interpreter ----
+// An Edge TPU invoke holds its thread for the whole inference (a blocking USB/PCIe call). On libuv's
+// pool (4 threads, process-wide) a pipeline of 4 segments held every pool thread, and sharp, fs and
+// dns waited behind it. A dedicated thread per interpreter leaves the pool alone; completions come
+// back to the JS thread through a thread-safe function (TSFN).
+
+struct Core;
+class Interpreter;
+
+// One invoke handed to the thread. Its JS parts (deferred, references) are created and released on
+// the JS thread only; the thread reads the buffer pointers and writes `error`.
+struct Job {
+  std::shared_ptr<Core> core;
+  Interpreter* owner = nullptr;
+  napi_deferred deferred = nullptr;
+  Napi::ObjectReference self;                  // the owner is not collected while a job runs
+  std::vector<Napi::ObjectReference> buffers;  // nor is any buffer (and none moves)
+  std::vector<std::pair<const uint8_t*, size_t>> in;
+  std::vector<std::pair<uint8_t*, size_t>> out;
+  std::string error;
+};
+
+// Drops a job whose completion cannot reach JS any more (environment torn down). Its references
+// belong to that environment, so they are not deleted from here, and no JS is left to wait on the
+// promise.
+void Abandon(Job* job) {
+  job->self.SuppressDestruct();
+  for (Napi::ObjectReference& ref : job->buffers) ref.SuppressDestruct();
+  delete job;
+}
+
+void Complete(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job);
+using Completions = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, &Complete>;
+
+// What an Interpreter shares with its invoke thread. Every holder has a shared_ptr (the JS object,
+// the thread, each job in flight, the TSFN's finalizer), so Core and the TFLite objects live until
+// the last of them lets go: a JS object finalized while its thread is stuck in a hung device call
+// leaves that thread nothing dangling.
+struct Core {
+  explicit Core(Libraries* l) : libs(l) {}
+  ~Core() { ReleaseModel(); }
+
+  static void Report(void* self, const char* format, va_list args) {
+    char line[1024];
+    vsnprintf(line, sizeof line, format, args);
+    auto* me = static_cast<Core*>(self);
+    if (!me->lastError.empty()) me->lastError += "; ";
+    me->lastError += line;
+  }
+  std::string TakeError() {
+    std::string e = lastError.empty() ? "no message from TensorFlow Lite" : lastError;
+    lastError.clear();
+    return e;
+  }
+  // On the invoke thread, in this order.
+  std::string CopyInputs(const Job& job);
+  std::string InvokeModel();
+  std::string CopyOutputs(const Job& job);
+  void ReleaseModel();
+
+  Libraries* const libs;
+  // The TFLite objects. The JS thread touches them only while no job is out, the invoke thread only
+  // while it runs one; the hand-over through `mutex` and the TSFN orders the two.
+  std::vector<uint8_t> modelBytes;  // TfLiteModelCreate borrows the buffer for the model's lifetime
+  TfLiteModel* model = nullptr;
+  TfLiteDelegate* delegate = nullptr;
+  TfLiteInterpreter* interpreter = nullptr;
+  std::string lastError;
+
+  std::mutex mutex;  // guards what follows
+  std::condition_variable wake;
+  Job* job = nullptr;  // the next job for the thread; the engine never overlaps two
+  bool stop = false;   // the thread exits, dropping a job it has not started
+  Completions completions;
+  // The thread still holds its count on `completions` and Node has not finalized them, so the
+  // environment and its buffers are alive. Node 20 frees a TSFN at environment teardown even while a
+  // thread holds a count, so every call is made under `mutex` after checking this, and the TSFN
+  // finalizer clears it under `mutex`.
+  bool completionsOpen = false;
+};
+
+void Core::ReleaseModel() {
+  // Interpreter before delegate: the delegate must outlive every interpreter that uses it.
+  if (interpreter != nullptr) libs->interpreterDelete(interpreter);
+  if (delegate != nullptr) libs->freeDelegate(delegate);
+  if (model != nullptr) libs->modelDelete(model);
+  interpreter = nullptr;
+  delegate = nullptr;
+  model = nullptr;
+  modelBytes.clear();
+  modelBytes.shrink_to_fit();
+}
+
+std::string Core::CopyInputs(const Job& job) {
+  for (size_t i = 0; i < job.in.size(); i++) {
+    TfLiteTensor* t = libs->inputTensor(interpreter, static_cast<int32_t>(i));
+    if (libs->copyFromBuffer(t, job.in[i].first, job.in[i].second) != 0) {
+      return "copying input " + std::to_string(i) + " failed: " + TakeError();
+    }
+  }
+  return "";
+}
+
+std::string Core::InvokeModel() {
+  const TfLiteStatus status = libs->invoke(interpreter);
+  if (status != 0) return "TfLiteInterpreterInvoke failed (status " + std::to_string(status) + "): " + TakeError();
+  return "";
+}
+
+std::string Core::CopyOutputs(const Job& job) {
+  for (size_t i = 0; i < job.out.size(); i++) {
+    const TfLiteTensor* t = libs->outputTensor(interpreter, static_cast<int32_t>(i));
+    if (libs->copyToBuffer(t, job.out[i].first, job.out[i].second) != 0) {
+      return "copying output " + std::to_string(i) + " failed: " + TakeError();
+    }
+  }
+  return "";
+}
+
+// Invoke threads are detached and may outlive the environment that loaded this addon (a worker
+// terminated mid-invoke), and Node unloads an addon with the last environment using it: so the first
+// thread pins the addon's code in memory for the life of the process (RTLD_NODELETE, never closed).
+void PinAddon() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info self;
+    if (dladdr(reinterpret_cast<void*>(&PinAddon), &self) != 0 && self.dli_fname != nullptr) {
+      dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    }
+  });
+}
+
+// The invoke thread: runs one job at a time until told to stop. It is detached and never joined (see
+// ~Interpreter); its shared_ptr keeps Core alive for as long as it runs.
+void InvokeLoop(std::shared_ptr<Core> core) {
+  std::unique_lock<std::mutex> lock(core->mutex);
+  for (;;) {
+    core->wake.wait(lock, [&] { return core->job != nullptr || core->stop; });
+    if (core->stop) break;  // else the completions are open
+    Job* job = core->job;
+    core->job = nullptr;
+    // The JS buffers are touched only under `mutex` while the completions are open: at environment
+    // teardown the TSFN finalizer (which takes `mutex`) runs before V8 frees them, so it waits for a
+    // copy in progress, and no copy starts after it. The device call itself runs unlocked.
+    job->error = core->CopyInputs(*job);
+    lock.unlock();
+    if (job->error.empty()) job->error = core->InvokeModel();
+    lock.lock();
+    if (!core->completionsOpen) {
+      Abandon(job);
+      continue;
+    }
+    if (job->error.empty()) job->error = core->CopyOutputs(*job);
+    if (core->completions.NonBlockingCall(job) != napi_ok) {
+      // napi_closing: the environment is going away, and Node dropped this thread's count with the
+      // call. (The queue is unbounded, so nothing else fails here.)
+      core->completionsOpen = false;
+      core->stop = true;
+      Abandon(job);
+    }
+  }
+  Job* unstarted = core->job;  // only at teardown: close() waits for the job in flight
+  core->job = nullptr;
+  if (core->completionsOpen) core->completions.Release();
+  core->completionsOpen = false;
+  lock.unlock();
+  if (unstarted != nullptr) Abandon(unstarted);
+}
+
 class Interpreter : public Napi::ObjectWrap<Interpreter> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -204,93 +378,55 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   }
 
   explicit Interpreter(const Napi::CallbackInfo& info);
-  ~Interpreter() override { Release(); }
 
-  // Called by the invoke worker, on a libuv thread.
-  std::string RunInvoke(const std::vector<std::pair<const uint8_t*, size_t>>& inputs,
-                        const std::vector<std::pair<uint8_t*, size_t>>& outputs);
-  void InvokeFinished() {
+  // Runs when an idle interpreter is collected (a job in flight references it, so not then) or at
+  // environment teardown, e.g. a worker terminated while its invoke is stuck in a hung device. Never
+  // joins the thread: that could hang the JS thread (and the worker's termination) on the device.
+  // With no job out the model is freed here; otherwise by whichever of the thread and the dropped
+  // job lets go of Core last, i.e. when the device call returns, if ever.
+  ~Interpreter() override {
+    if (!busy_) core_->ReleaseModel();
+    StopThread();
+  }
+
+  // On the JS thread, when the invoke thread's completion arrives.
+  void InvokeFinished(Napi::Env env) {
     busy_ = false;
-    if (closePending_) Release();
+    // An idle interpreter does not keep the process alive. (C API: see Complete.)
+    napi_unref_threadsafe_function(env, core_->completions);
+    if (closePending_) Shutdown();
   }
 
  private:
-  static void Report(void* self, const char* format, va_list args) {
-    char line[1024];
-    vsnprintf(line, sizeof line, format, args);
-    auto* me = static_cast<Interpreter*>(self);
-    if (!me->lastError_.empty()) me->lastError_ += "; ";
-    me->lastError_ += line;
-  }
-  std::string TakeError() {
-    std::string e = lastError_.empty() ? "no message from TensorFlow Lite" : lastError_;
-    lastError_.clear();
-    return e;
-  }
   Napi::Value Specs(Napi::Env env, bool inputs);
   Napi::Value Inputs(const Napi::CallbackInfo& info) { return Specs(info.Env(), true); }
   Napi::Value Outputs(const Napi::CallbackInfo& info) { return Specs(info.Env(), false); }
   Napi::Value Invoke(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
-  void Release();
+  void StartThread(Napi::Env env);
+  void StopThread() {
+    {
+      std::lock_guard<std::mutex> lock(core_->mutex);
+      core_->stop = true;
+    }
+    core_->wake.notify_one();
+  }
+  void Shutdown() {
+    core_->ReleaseModel();
+    StopThread();
+  }
 
-  Libraries* libs_ = nullptr;
-  std::vector<uint8_t> model_bytes_;  // TfLiteModelCreate borrows the buffer for the model's lifetime
-  TfLiteModel* model_ = nullptr;
-  TfLiteDelegate* delegate_ = nullptr;
-  TfLiteInterpreter* interpreter_ = nullptr;
-  std::string lastError_;
+  std::shared_ptr<Core> core_;
+  bool threadStarted_ = false;
   bool busy_ = false;
   bool closePending_ = false;
 };
 
-class InvokeWorker : public Napi::AsyncWorker {
- public:
-  InvokeWorker(Napi::Env env, Interpreter* target, Napi::Object self, const Napi::Array& inputs,
-               const Napi::Array& outputs)
-      : Napi::AsyncWorker(env, "coral-edgetpu-invoke"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        target_(target) {
-    // References keep the interpreter and every buffer alive (and unmoved) while the worker runs.
-    refs_.push_back(Napi::Persistent(self));
-    for (uint32_t i = 0; i < inputs.Length(); i++) {
-      Napi::Uint8Array a = inputs.Get(i).As<Napi::Uint8Array>();
-      in_.emplace_back(a.Data(), a.ByteLength());
-      refs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
-    }
-    for (uint32_t i = 0; i < outputs.Length(); i++) {
-      Napi::Uint8Array a = outputs.Get(i).As<Napi::Uint8Array>();
-      out_.emplace_back(a.Data(), a.ByteLength());
-      refs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
-    }
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    std::string error = target_->RunInvoke(in_, out_);
-    if (!error.empty()) SetError(error);
-  }
-  void OnOK() override {
-    target_->InvokeFinished();
-    deferred_.Resolve(Env().Undefined());
-  }
-  void OnError(const Napi::Error& e) override {
-    target_->InvokeFinished();
-    deferred_.Reject(CodedError(Env(), "INVOKE_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Interpreter* target_;
-  std::vector<Napi::ObjectReference> refs_;
-  std::vector<std::pair<const uint8_t*, size_t>> in_;
-  std::vector<std::pair<uint8_t*, size_t>> out_;
-};
-
-Interpreter::Interpreter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Interpreter>(info) {
+Interpreter::Interpreter(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Interpreter>(info), core_(std::make_shared<Core>(Libs(info.Env()))) {
+  // On a throw below, core_'s destructor frees whatever was created.
   Napi::Env env = info.Env();
-  libs_ = Libs(env);
+  Libraries* libs = core_->libs;
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsString() || !info[2].IsString() ||
       !info[3].IsObject() || !info[4].IsNumber()) {
     throw Napi::TypeError::New(
@@ -317,66 +453,52 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Inte
     options.push_back({optionStrings[i].c_str(), optionStrings[i + 1].c_str()});
   }
 
-  delegate_ = libs_->createDelegate(type == "pci" ? EDGETPU_APEX_PCI : EDGETPU_APEX_USB, path.c_str(),
-                                    options.empty() ? nullptr : options.data(), options.size());
-  if (delegate_ == nullptr) {
+  core_->delegate = libs->createDelegate(type == "pci" ? EDGETPU_APEX_PCI : EDGETPU_APEX_USB, path.c_str(),
+                                         options.empty() ? nullptr : options.data(), options.size());
+  if (core_->delegate == nullptr) {
     throw CodedError(env, "DEVICE_OPEN_FAILED",
                      "libedgetpu could not open the " + type + " Edge TPU at " + path +
                          " (edgetpu_create_delegate returned NULL: unplugged, in use by another "
                          "process, or no permission)");
   }
-  model_bytes_.assign(model.Data(), model.Data() + model.ByteLength());
-  model_ = libs_->modelCreate(model_bytes_.data(), model_bytes_.size());
-  if (model_ == nullptr) {
-    Release();
+  core_->modelBytes.assign(model.Data(), model.Data() + model.ByteLength());
+  core_->model = libs->modelCreate(core_->modelBytes.data(), core_->modelBytes.size());
+  if (core_->model == nullptr) {
     throw CodedError(env, "MODEL_INVALID", "TfLiteModelCreate rejected the model bytes (not a .tflite file?)");
   }
-  TfLiteInterpreterOptions* opts = libs_->optionsCreate();
-  if (libs_->optionsSetErrorReporter != nullptr) libs_->optionsSetErrorReporter(opts, &Report, this);
-  libs_->optionsSetNumThreads(opts, info[4].As<Napi::Number>().Int32Value());
-  libs_->optionsAddDelegate(opts, delegate_);
-  interpreter_ = libs_->interpreterCreate(model_, opts);
-  libs_->optionsDelete(opts);
-  if (interpreter_ == nullptr) {
-    const std::string why = TakeError();
-    Release();
-    throw CodedError(env, "INTERPRETER_FAILED", "TfLiteInterpreterCreate failed: " + why);
+  TfLiteInterpreterOptions* opts = libs->optionsCreate();
+  // Core, not this object, receives the reports: the invoke thread may outlive this object.
+  if (libs->optionsSetErrorReporter != nullptr) libs->optionsSetErrorReporter(opts, &Core::Report, core_.get());
+  libs->optionsSetNumThreads(opts, info[4].As<Napi::Number>().Int32Value());
+  libs->optionsAddDelegate(opts, core_->delegate);
+  core_->interpreter = libs->interpreterCreate(core_->model, opts);
+  libs->optionsDelete(opts);
+  if (core_->interpreter == nullptr) {
+    throw CodedError(env, "INTERPRETER_FAILED", "TfLiteInterpreterCreate failed: " + core_->TakeError());
   }
-  if (libs_->allocateTensors(interpreter_) != 0) {
-    const std::string why = TakeError();
-    Release();
-    throw CodedError(env, "ALLOCATE_FAILED", "TfLiteInterpreterAllocateTensors failed: " + why);
+  if (libs->allocateTensors(core_->interpreter) != 0) {
+    throw CodedError(env, "ALLOCATE_FAILED", "TfLiteInterpreterAllocateTensors failed: " + core_->TakeError());
   }
-}
-
-void Interpreter::Release() {
-  // Interpreter before delegate: the delegate must outlive every interpreter that uses it.
-  if (interpreter_ != nullptr) libs_->interpreterDelete(interpreter_);
-  if (delegate_ != nullptr) libs_->freeDelegate(delegate_);
-  if (model_ != nullptr) libs_->modelDelete(model_);
-  interpreter_ = nullptr;
-  delegate_ = nullptr;
-  model_ = nullptr;
-  model_bytes_.clear();
-  model_bytes_.shrink_to_fit();
 }
 
 Napi::Value Interpreter::Specs(Napi::Env env, bool inputs) {
-  if (interpreter_ == nullptr) throw CodedError(env, "CLOSED", "interpreter is closed");
-  const int32_t count = inputs ? libs_->inputCount(interpreter_) : libs_->outputCount(interpreter_);
+  Libraries* libs = core_->libs;
+  TfLiteInterpreter* interpreter = core_->interpreter;
+  if (interpreter == nullptr) throw CodedError(env, "CLOSED", "interpreter is closed");
+  const int32_t count = inputs ? libs->inputCount(interpreter) : libs->outputCount(interpreter);
   Napi::Array result = Napi::Array::New(env, count);
   for (int32_t i = 0; i < count; i++) {
-    const TfLiteTensor* t = inputs ? libs_->inputTensor(interpreter_, i) : libs_->outputTensor(interpreter_, i);
+    const TfLiteTensor* t = inputs ? libs->inputTensor(interpreter, i) : libs->outputTensor(interpreter, i);
     Napi::Object spec = Napi::Object::New(env);
-    const char* name = libs_->tensorName(t);
+    const char* name = libs->tensorName(t);
     spec.Set("name", name != nullptr ? name : "");
-    spec.Set("type", libs_->tensorType(t));
-    const int32_t dims = libs_->tensorNumDims(t);
+    spec.Set("type", libs->tensorType(t));
+    const int32_t dims = libs->tensorNumDims(t);
     Napi::Array shape = Napi::Array::New(env, dims);
-    for (int32_t d = 0; d < dims; d++) shape.Set(static_cast<uint32_t>(d), libs_->tensorDim(t, d));
+    for (int32_t d = 0; d < dims; d++) shape.Set(static_cast<uint32_t>(d), libs->tensorDim(t, d));
     spec.Set("shape", shape);
-    spec.Set("byteSize", static_cast<double>(libs_->tensorByteSize(t)));
-    const TfLiteQuantizationParams q = libs_->tensorQuantization(t);
+    spec.Set("byteSize", static_cast<double>(libs->tensorByteSize(t)));
+    const TfLiteQuantizationParams q = libs->tensorQuantization(t);
     spec.Set("scale", q.scale);
     spec.Set("zeroPoint", q.zero_point);
     result.Set(static_cast<uint32_t>(i), spec);
@@ -384,17 +506,52 @@ Napi::Value Interpreter::Specs(Napi::Env env, bool inputs) {
   return result;
 }
 
+// Started by the first invoke, so an interpreter only opened to read its specs costs no thread.
+void Interpreter::StartThread(Napi::Env env) {
+  // The finalizer's share keeps Core (and its mutex) alive until Node is done with the TSFN. Node
+  // finalizes it after the thread's Release, or at environment teardown: then nothing the thread
+  // does can reach JS any more, so it also ends once its current job, if any, is over.
+  auto share = std::make_unique<std::shared_ptr<Core>>(core_);
+  core_->completions = Completions::New(
+      env, "coral-edgetpu-invoke", 0, 1, nullptr,
+      [](Napi::Env, std::shared_ptr<Core>* share, std::nullptr_t*) {
+        Core& core = **share;
+        {
+          std::lock_guard<std::mutex> lock(core.mutex);
+          core.completionsOpen = false;
+          core.stop = true;
+        }
+        core.wake.notify_one();
+        delete share;
+      },
+      share.get());
+  share.release();
+  core_->completions.Unref(env);
+  core_->completionsOpen = true;
+  PinAddon();
+  try {
+    std::thread(InvokeLoop, core_).detach();
+  } catch (const std::system_error& e) {
+    core_->completionsOpen = false;
+    core_->completions.Release();
+    throw CodedError(env, "INVOKE_FAILED", std::string("could not start the invoke thread: ") + e.what());
+  }
+  threadStarted_ = true;
+}
+
 Napi::Value Interpreter::Invoke(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (interpreter_ == nullptr || closePending_) throw CodedError(env, "CLOSED", "interpreter is closed");
+  Libraries* libs = core_->libs;
+  TfLiteInterpreter* interpreter = core_->interpreter;
+  if (interpreter == nullptr || closePending_) throw CodedError(env, "CLOSED", "interpreter is closed");
   if (busy_) throw CodedError(env, "BUSY", "an invoke is already running on this interpreter");
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
     throw Napi::TypeError::New(env, "invoke(inputs: Uint8Array[], outputs: Uint8Array[])");
   }
   Napi::Array inputs = info[0].As<Napi::Array>();
   Napi::Array outputs = info[1].As<Napi::Array>();
-  const int32_t inCount = libs_->inputCount(interpreter_);
-  const int32_t outCount = libs_->outputCount(interpreter_);
+  const int32_t inCount = libs->inputCount(interpreter);
+  const int32_t outCount = libs->outputCount(interpreter);
   if (static_cast<int32_t>(inputs.Length()) != inCount || static_cast<int32_t>(outputs.Length()) != outCount) {
     throw Napi::TypeError::New(env, "expected " + std::to_string(inCount) + " inputs and " +
                                         std::to_string(outCount) + " outputs");
@@ -403,52 +560,78 @@ Napi::Value Interpreter::Invoke(const Napi::CallbackInfo& info) {
     const bool isInput = i < inCount;
     Napi::Value v = isInput ? inputs.Get(i) : outputs.Get(i - inCount);
     const TfLiteTensor* t =
-        isInput ? libs_->inputTensor(interpreter_, i) : libs_->outputTensor(interpreter_, i - inCount);
+        isInput ? libs->inputTensor(interpreter, i) : libs->outputTensor(interpreter, i - inCount);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       throw Napi::TypeError::New(env, "every tensor buffer must be a Uint8Array");
     }
-    const size_t want = libs_->tensorByteSize(t);
+    const size_t want = libs->tensorByteSize(t);
     const size_t got = v.As<Napi::Uint8Array>().ByteLength();
     if (got != want) {
-      throw Napi::TypeError::New(env, std::string(isInput ? "input " : "output ") + libs_->tensorName(t) +
+      throw Napi::TypeError::New(env, std::string(isInput ? "input " : "output ") + libs->tensorName(t) +
                                           " needs " + std::to_string(want) + " bytes, got " +
                                           std::to_string(got));
     }
   }
-  busy_ = true;
-  auto* worker = new InvokeWorker(env, this, Value(), inputs, outputs);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
-}
+  if (!threadStarted_) StartThread(env);
 
-std::string Interpreter::RunInvoke(const std::vector<std::pair<const uint8_t*, size_t>>& inputs,
-                                   const std::vector<std::pair<uint8_t*, size_t>>& outputs) {
-  for (size_t i = 0; i < inputs.size(); i++) {
-    TfLiteTensor* t = libs_->inputTensor(interpreter_, static_cast<int32_t>(i));
-    if (libs_->copyFromBuffer(t, inputs[i].first, inputs[i].second) != 0) {
-      return "copying input " + std::to_string(i) + " failed: " + TakeError();
-    }
+  auto job = std::make_unique<Job>();
+  napi_value promise = nullptr;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) throw Napi::Error::New(env);
+  job->core = core_;
+  job->owner = this;
+  job->self = Napi::Persistent(Value());
+  for (uint32_t i = 0; i < inputs.Length(); i++) {
+    Napi::Uint8Array a = inputs.Get(i).As<Napi::Uint8Array>();
+    job->in.emplace_back(a.Data(), a.ByteLength());
+    job->buffers.push_back(Napi::Persistent(a.As<Napi::Object>()));
   }
-  const TfLiteStatus status = libs_->invoke(interpreter_);
-  if (status != 0) return "TfLiteInterpreterInvoke failed (status " + std::to_string(status) + "): " + TakeError();
-  for (size_t i = 0; i < outputs.size(); i++) {
-    const TfLiteTensor* t = libs_->outputTensor(interpreter_, static_cast<int32_t>(i));
-    if (libs_->copyToBuffer(t, outputs[i].first, outputs[i].second) != 0) {
-      return "copying output " + std::to_string(i) + " failed: " + TakeError();
-    }
+  for (uint32_t i = 0; i < outputs.Length(); i++) {
+    Napi::Uint8Array a = outputs.Get(i).As<Napi::Uint8Array>();
+    job->out.emplace_back(a.Data(), a.ByteLength());
+    job->buffers.push_back(Napi::Persistent(a.As<Napi::Object>()));
   }
-  return "";
+  busy_ = true;
+  core_->completions.Ref(env);  // a job in flight keeps the process alive, as libuv work did
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    core_->job = job.release();
+  }
+  core_->wake.notify_one();
+  return Napi::Value(env, promise);
 }
 
 Napi::Value Interpreter::Close(const Napi::CallbackInfo& info) {
-  // A running invoke still uses the interpreter: free it when that invoke ends.
+  // A running invoke still uses the interpreter: free it, and end the thread, when that invoke ends.
   if (busy_) {
     closePending_ = true;
   } else {
-    Release();
+    Shutdown();
   }
   return info.Env().Undefined();
+}
+
+// Settles a finished job's promise on the JS thread. Node passes a null env for jobs still queued at
+// environment teardown, then (in newer Node) with the TSFN's own lock held: so no Core::mutex here.
+// Uses the C API, ignoring failures: in a worker being terminated, settling a promise fails, and
+// node-addon-api would throw out of this callback, which aborts the process; no JS is left to tell.
+void Complete(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job) {
+  if (static_cast<napi_env>(env) == nullptr) {
+    Abandon(job);
+    return;
+  }
+  std::unique_ptr<Job> done(job);  // its references are released here, on the JS thread
+  job->owner->InvokeFinished(env);
+  napi_value outcome = nullptr;
+  if (job->error.empty()) {
+    if (napi_get_undefined(env, &outcome) == napi_ok) napi_resolve_deferred(env, job->deferred, outcome);
+    return;
+  }
+  napi_value code = nullptr, message = nullptr;
+  if (napi_create_string_utf8(env, "INVOKE_FAILED", NAPI_AUTO_LENGTH, &code) == napi_ok &&
+      napi_create_string_utf8(env, job->error.c_str(), job->error.size(), &message) == napi_ok &&
+      napi_create_error(env, code, message, &outcome) == napi_ok) {
+    napi_reject_deferred(env, job->deferred, outcome);
+  }
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

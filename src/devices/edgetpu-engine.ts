@@ -1,7 +1,9 @@
 /**
  * The Edge TPU engine: one TensorFlow Lite interpreter per segment, bound to one explicit Edge TPU
- * through libedgetpu's delegate, run by the native addon (native/src/edgetpu_addon.cc) off the
- * JavaScript thread. Implements the same Engine contract as the CPU engine.
+ * through libedgetpu's delegate, run by the native addon (native/src/edgetpu_addon.cc). Each
+ * interpreter invokes on a thread of its own, not on libuv's pool: an invoke holds its thread for the
+ * whole device call, and on the pool a few segments would starve sharp, fs and dns. Implements the
+ * same Engine contract as the CPU engine.
  *
  * Only stand-ins have exercised this: the fake libedgetpu and libtensorflowlite_c built from
  * test/fakes/. No machine of the project has an Edge TPU.

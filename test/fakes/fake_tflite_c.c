@@ -15,6 +15,9 @@
  *
  * Invoke is a deterministic function of the inputs: element k of output j (a number of the output's
  * type, integers wrapping) = sum over inputs i of input_i[k mod length_i] + j + 1.
+ *
+ * With $FAKE_TFLITE_INVOKE_LOG set, each invoke appends "start <input 0 name>" before its delay and
+ * "end <input 0 name>" when done to that file, so tests can see invokes overlap by order alone.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -71,6 +74,15 @@ static void report(const TfLiteInterpreterOptions* o, const char* format, ...) {
   va_start(args, format);
   o->reporter(o->reporter_data, format, args);
   va_end(args);
+}
+
+static void log_invoke(const char* what, const TfLiteModel* m) {
+  const char* path = getenv("FAKE_TFLITE_INVOKE_LOG");
+  if (path == NULL || path[0] == '\0') return;
+  FILE* f = fopen(path, "a");
+  if (f == NULL) return;
+  fprintf(f, "%s %s\n", what, m->inputs[0].name);
+  fclose(f);
 }
 
 static int type_of(const char* name) {
@@ -246,6 +258,7 @@ int TfLiteInterpreterInvoke(TfLiteInterpreter* in) {
     report(&in->options, "fake invoke failure: first input byte is %d", m->fail_byte);
     return 1;
   }
+  log_invoke("start", m);
   if (m->invoke_delay_us > 0) {
     struct timespec wait = {m->invoke_delay_us / 1000000, (m->invoke_delay_us % 1000000) * 1000};
     while (nanosleep(&wait, &wait) != 0 && errno == EINTR) {}
@@ -263,6 +276,7 @@ int TfLiteInterpreterInvoke(TfLiteInterpreter* in) {
       put(out, k, sum);
     }
   }
+  log_invoke("end", m);
   return 0;
 }
 

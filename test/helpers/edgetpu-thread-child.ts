@@ -1,0 +1,142 @@
+/**
+ * Child process for test/native-edgetpu.test.ts: Edge TPU engine scenarios that need a process of
+ * their own (a libuv pool of one thread, a process that must exit by itself, a worker torn down
+ * mid-invoke). The stand-in libraries come from $CORAL_PIPE_LIBEDGETPU / $CORAL_PIPE_LIBTFLITE_C, the
+ * devices from $FAKE_EDGETPU_DEVICES (`type:path,...`), the invoke log from $FAKE_TFLITE_INVOKE_LOG.
+ * Prints one JSON line.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { loadEdgeTpuEngine, type EdgeTpuDeviceRef } from '../../src/devices/edgetpu-engine.js';
+import { fakeModel } from './fake-edgetpu.js';
+
+const devices: EdgeTpuDeviceRef[] = (process.env.FAKE_EDGETPU_DEVICES ?? '').split(',').map((entry) => {
+  const [type, selector] = entry.split(/:(.*)/s) as ['usb' | 'pci', string];
+  return { id: entry, type, selector };
+});
+
+/** A uint8 model of 4 elements whose input is named `name` (the tag in the invoke log). */
+function delayedModel(name: string, delayMs: number): Uint8Array {
+  return fakeModel({ inputs: [{ name, type: 'uint8', shape: [4] }], outputs: [{ name: 'y', type: 'uint8', shape: [4] }], invokeDelayUs: delayMs * 1000 });
+}
+
+function lines(file: string | undefined): string[] {
+  try {
+    return readFileSync(file!, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+const invokeLog = () => lines(process.env.FAKE_TFLITE_INVOKE_LOG);
+const deviceLog = () => lines(process.env.FAKE_EDGETPU_LOG);
+
+async function untilLogged(line: string): Promise<void> {
+  while (!invokeLog().includes(line)) await sleep(10);
+}
+
+const scenarios: Record<string, () => Promise<unknown>> = {
+  /** A long invoke in flight, then a file read: which settles first. */
+  async 'pool-free'() {
+    const engine = await loadEdgeTpuEngine(delayedModel('slow', 1500), { device: devices[0]! });
+    const order: string[] = [];
+    const invoked = engine.invoke({ slow: new Uint8Array(4) }).then(() => order.push('invoke'));
+    await readFile(process.argv[1]!).then(() => order.push('read'));
+    await invoked;
+    await engine.dispose();
+    return order;
+  },
+
+  /** Two interpreters invoked together: the invoke log. */
+  async overlap() {
+    const a = await loadEdgeTpuEngine(delayedModel('a', 300), { device: devices[0]! });
+    const b = await loadEdgeTpuEngine(delayedModel('b', 300), { device: devices[1]! });
+    await Promise.all([a.invoke({ a: new Uint8Array(4) }), b.invoke({ b: new Uint8Array(4) })]);
+    await Promise.all([a.dispose(), b.dispose()]);
+    return invokeLog();
+  },
+
+  /** Invokes and leaves the engine open: the process must still exit by itself. */
+  async idle() {
+    const engine = await loadEdgeTpuEngine(delayedModel('x', 0), { device: devices[0]! });
+    const { y } = await engine.invoke({ x: Uint8Array.from([1, 2, 3, 4]) });
+    return [...(y as Uint8Array)];
+  },
+
+  /** (--expose-gc) An engine invoked once, then dropped without dispose: the device log once collected. */
+  async collected() {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('run with --expose-gc');
+    await (async () => {
+      const engine = await loadEdgeTpuEngine(delayedModel('x', 0), { device: devices[0]! });
+      await engine.invoke({ x: new Uint8Array(4) });
+    })();
+    // Finalizers run after a collection, on a later turn of the loop: give them up to 150 turns.
+    for (let i = 0; i < 150 && deviceLog().length < 2; i++) {
+      gc();
+      await sleep(10);
+    }
+    return deviceLog();
+  },
+
+  /**
+   * A worker terminated while its invoke is inside the (stand-in) device call; the call returns after
+   * the worker's environment is gone. This process must carry on: an engine of its own still works.
+   */
+  async teardown() {
+    const engineModule = new URL('../../src/devices/edgetpu-engine.js', import.meta.url).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.engineModule).then(async ({ loadEdgeTpuEngine }) => {
+         const engine = await loadEdgeTpuEngine(workerData.model, { device: workerData.device });
+         engine.invoke({ stuck: new Uint8Array(4) });
+         parentPort.postMessage('invoking');
+       });`,
+      { eval: true, workerData: { engineModule, model: delayedModel('stuck', 800), device: devices[0]! } },
+    );
+    await once(worker, 'message');
+    await untilLogged('start stuck');
+    await worker.terminate();
+    await untilLogged('end stuck');
+    const engine = await loadEdgeTpuEngine(delayedModel('after', 0), { device: devices[1]! });
+    const results: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const { y } = await engine.invoke({ after: Uint8Array.from([i, 0, 0, 0]) });
+      results.push([...(y as Uint8Array)]);
+    }
+    await engine.dispose();
+    return results;
+  },
+
+  /**
+   * Workers terminated at assorted points of a busy invoke loop (inside invoke() itself, with a job in
+   * the device call, with its completion queued): this process must survive them all and still work.
+   */
+  async churn() {
+    const engineModule = new URL('../../src/devices/edgetpu-engine.js', import.meta.url).href;
+    for (let round = 0; round < 30; round++) {
+      const worker = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads');
+         import(workerData.engineModule).then(async ({ loadEdgeTpuEngine }) => {
+           const engines = await Promise.all([0, 1, 2].map(() => loadEdgeTpuEngine(workerData.model, { device: workerData.device })));
+           parentPort.postMessage('invoking');
+           for (;;) await Promise.all(engines.map((e) => e.invoke({ churn: new Uint8Array(4) })));
+         });`,
+        { eval: true, workerData: { engineModule, model: delayedModel('churn', round % 2), device: devices[0]! } },
+      );
+      await once(worker, 'message');
+      await sleep(round % 7);
+      await worker.terminate();
+    }
+    const engine = await loadEdgeTpuEngine(delayedModel('after', 0), { device: devices[1]! });
+    const { y } = await engine.invoke({ after: Uint8Array.from([5, 6, 7, 8]) });
+    await engine.dispose();
+    return [...(y as Uint8Array)];
+  },
+};
+
+const scenario = scenarios[process.argv[2] ?? ''];
+if (!scenario) throw new Error(`unknown scenario ${process.argv[2]}; one of ${Object.keys(scenarios).join(', ')}`);
+process.stdout.write(`${JSON.stringify(await scenario())}\n`);
