@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { cpuDevices } from '../src/devices/device.js';
 import { createLogger } from '../src/daemon/logger.js';
 import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
-import { DevicePlacementError, needsEnumeration, placeSegments } from '../src/daemon/segment-devices.js';
+import { DevicePlacementError, needsEnumeration, placeSegments } from '../src/devices/segment-placement.js';
 import { testDataPath } from '../src/testdata.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 import { readyUsbTpu } from './helpers/fake-devices.js';

@@ -1,6 +1,5 @@
 /** The daemon's exclusive leases on the Edge TPUs it uses: per process, kept across reloads, released on stop. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,31 +14,13 @@ import { topicsFor } from '../src/daemon/topics.js';
 import { DeviceBusyError, leaseHolder, lockFileFor } from '../src/devices/lease.js';
 import { testDataPath } from '../src/testdata.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
+import { holdLeaseInChild, killChild } from './helpers/lease-holder.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
 
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 const TPU_A = 'usb:/sys/bus/usb/devices/7-1';
 const TPU_B = 'pci:/dev/apex_7';
-
-/** Another process holding the lease on `deviceId` until killed. */
-async function holdInOtherProcess(deviceId: string, runtimeDir: string): Promise<ChildProcess> {
-  const lease = new URL('../src/devices/lease.js', import.meta.url).href;
-  const script = `import { acquireLease } from ${JSON.stringify(lease)}; acquireLease(${JSON.stringify(deviceId)}, { runtimeDir: ${JSON.stringify(runtimeDir)} }); console.log('held'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`lease holder exited with ${code}`)));
-  });
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('device leases in the daemon', () => {
   let broker: Mosquitto;
@@ -85,9 +66,9 @@ describe('device leases in the daemon', () => {
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
     const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`]);
     const daemon = await Daemon.start({ config, createClassifier: factory, log: createLogger({ level: 'silent' }), leaseDir });
-    const other = await holdInOtherProcess(TPU_B, leaseDir);
+    const other = await holdLeaseInChild(TPU_B, leaseDir);
     t.after(async () => {
-      await kill(other);
+      await killChild(other);
       await Promise.all([daemon.stop(), observer.close()]);
     });
     assert.equal(leaseHolder(TPU_A, { runtimeDir: leaseDir })?.pid, process.pid);
@@ -118,15 +99,15 @@ describe('device leases in the daemon', () => {
     const file = path.join(dir, `busy${n}.yaml`);
     await writeConfig(file, 'alpha', TPU_A);
     const config = await loadConfig(file);
-    const other = await holdInOtherProcess(TPU_A, leaseDir);
-    t.after(() => kill(other));
+    const other = await holdLeaseInChild(TPU_A, leaseDir);
+    t.after(() => killChild(other));
     await assert.rejects(Daemon.start({ config, createClassifier: factory, log: createLogger({ level: 'silent' }), leaseDir }), (err: unknown) => {
       assert.ok(err instanceof DeviceBusyError);
       assert.equal(err.holder.pid, other.pid);
       assert.match(err.message, new RegExp(`^device ${TPU_A.replace(/[/.]/g, '\\$&')} is leased by pid ${other.pid} since `));
       return true;
     });
-    await kill(other);
+    await killChild(other);
     // The dead holder's lock is stale: reclaimed.
     const daemon = await Daemon.start({ config, createClassifier: factory, log: createLogger({ level: 'silent' }), leaseDir });
     assert.equal(leaseHolder(TPU_A, { runtimeDir: leaseDir })?.pid, process.pid);

@@ -15,13 +15,10 @@ import { ImageInputError, imageToTensor } from '../image/to-tensor.js';
 import { readModel, writeModel } from '../model/index.js';
 import { segmentModel } from '../model/segment/index.js';
 import { engineTimer } from '../model/segment/engine-timer.js';
-import { isEdgeTpu, type Device, type DeviceHealth } from '../devices/device.js';
-import { enumerateDevices } from '../devices/enumerate.js';
+import type { Device, DeviceHealth } from '../devices/device.js';
 import { probePci } from '../devices/pci-probe.js';
-import { engineSpecFor, executorKindFor } from '../devices/engine-choice.js';
+import { runnerInput } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
-import type { SegmentSource } from '../pipeline/segment-source.js';
-import { needsEnumeration, placeSegments } from './segment-devices.js';
 import type { BuildContext, Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 
@@ -189,26 +186,6 @@ class PipelineClassifier implements FrameClassifier {
   }
 }
 
-/**
- * What the runner is given: segment bytes and CPU device ids when everything runs on the CPU (the
- * runner then shares one compiled LiteRT module), else one engine spec per replica. Edge TPUs are
- * claimed (leased) before any engine opens them.
- */
-async function runnerInput(config: DaemonConfig, sources: Uint8Array[], context: BuildContext): Promise<{ segments: SegmentSource[]; devices?: string[][]; edgeTpus?: Device[] }> {
-  const named = sources.map((model, i) => ({ name: `segment ${i}`, model }));
-  const edgeTpuModel = named.some((s) => executorKindFor(s.model) === 'edgetpu');
-  if (!edgeTpuModel && !needsEnumeration(config.devices)) return { segments: sources, devices: (config.devices as (string | string[])[]).map((d) => (typeof d === 'string' ? [d] : d)) };
-  if (!edgeTpuModel && config.devices === 'auto') return { segments: sources };
-  const present = context.devices ?? (await enumerateDevices()).devices;
-  const placed = placeSegments(config.devices, named, present);
-  const edgeTpus = [...new Set(placed.flat().filter(isEdgeTpu))];
-  context.claim?.(edgeTpus.map((d) => d.id));
-  return {
-    segments: placed.map((replicas, i) => replicas.map((device) => engineSpecFor(String(i), named[i]!.model, device))),
-    edgeTpus,
-  };
-}
-
 /** What identifies the model in results and logs. */
 export interface ServedModel {
   readonly name: string;
@@ -246,7 +223,7 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
   const hash = createHash('sha256');
   for (const b of hashed) hash.update(b);
   const labels = config.model.labels === undefined ? undefined : await readLabels(config.model.labels);
-  const input = await runnerInput(config, sources, context);
+  const input = await runnerInput(sources.map((model, i) => ({ name: `segment ${i}`, model })), config.devices, context);
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
     // Enough room for every frame the daemon lets in at once.
@@ -258,6 +235,6 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
     name,
     hash: hash.digest('hex').slice(0, 16),
     ...(labels && { labels }),
-    ...(input.edgeTpus && { edgeTpus: input.edgeTpus }),
+    edgeTpus: input.edgeTpus,
   });
 };

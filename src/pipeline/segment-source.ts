@@ -32,6 +32,14 @@ export class SegmentSourceError extends Error {
   }
 }
 
+/** A segment file's bytes; SegmentSourceError naming the segment and file when it cannot be read. */
+export async function readSegmentFile(file: string, index: number): Promise<Uint8Array> {
+  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new SegmentSourceError(`cannot read segment ${index} "${file}": ${err.code ?? err.message}`);
+  });
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function isSpecList(source: SegmentSource): source is readonly EngineSpec[] {
   return Array.isArray(source);
 }
@@ -60,10 +68,7 @@ export async function resolveSegments(sources: readonly SegmentSource[], options
     let base: EngineSpec;
     if (typeof source === 'string') {
       name = path.basename(source);
-      const model = await readFile(source).catch((err: NodeJS.ErrnoException) => {
-        throw new SegmentSourceError(`cannot read segment ${i} "${source}": ${err.code ?? err.message}`);
-      });
-      base = { kind: 'cpu', device: '', model: new Uint8Array(model.buffer, model.byteOffset, model.byteLength) };
+      base = { kind: 'cpu', device: '', model: await readSegmentFile(source, i) };
     } else if (source instanceof Uint8Array) {
       base = { kind: 'cpu', device: '', model: source };
     } else if (source.kind === 'edgetpu') {

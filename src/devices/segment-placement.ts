@@ -1,19 +1,21 @@
 /**
- * Which devices run each segment: the config's `devices` (per segment a device id or a list of
+ * Which devices run each segment: a `devices` setting (per segment a device id or a list of
  * replicas) matched against the devices present, or `auto` placement. Ids are the stable ones
  * (`usb:/sys/bus/usb/devices/2-1`, `pci:/dev/apex_0`, `cpu:0`); `usb:N` / `pci:N` also work and mean
  * the N-th present Edge TPU of that bus in enumeration order (which shifts as USB devices load firmware).
  */
-import { cpuDevices, type Device } from '../devices/device.js';
-import { assignDevices } from '../devices/engine-choice.js';
-import type { ParsedConfig } from './config-schema.js';
+import { cpuDevices, type Device } from './device.js';
+import { assignDevices } from './engine-choice.js';
+
+/** `auto`, or per segment a device id or a list of them (replicas): the daemon config's `devices`, `run --devices`. */
+export type DevicesSetting = 'auto' | readonly (string | readonly string[])[];
 
 export class DevicePlacementError extends Error {
   override name = 'DevicePlacementError';
 }
 
 /** True when placing these segments needs the list of present devices (anything but plain CPU ids). */
-export function needsEnumeration(devices: ParsedConfig['devices']): boolean {
+export function needsEnumeration(devices: DevicesSetting): boolean {
   return devices === 'auto' || devices.flat().some((id) => !/^cpu:\d+$/.test(id));
 }
 
@@ -31,9 +33,9 @@ function findDevice(id: string, present: readonly Device[], segment: string): De
   throw new DevicePlacementError(`${segment}: device "${id}" is not present (Edge TPUs present: ${ids.length > 0 ? ids.join(', ') : 'none'})`);
 }
 
-/** Devices per segment (more than one = replicas). */
+/** Devices per segment (more than one = replicas). Segment names are `segment <i>...`, for messages. */
 export function placeSegments(
-  devices: ParsedConfig['devices'],
+  devices: DevicesSetting,
   segments: readonly { readonly name: string; readonly model: Uint8Array }[],
   present: readonly Device[],
 ): Device[][] {
