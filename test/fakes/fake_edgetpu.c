@@ -35,7 +35,8 @@ struct edgetpu_device* edgetpu_list_devices(size_t* num_devices) {
   struct edgetpu_device* devices = malloc(max * sizeof *devices + len);
   char* copy = (char*)(devices + max);
   memcpy(copy, spec, len);
-  for (char* item = strtok(copy, ","); item != NULL; item = strtok(NULL, ",")) {
+  char* save = NULL; /* strtok_r: devices are listed from several threads at once */
+  for (char* item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
     if (strncmp(item, "usb:", 4) == 0) {
       devices[*num_devices].type = EDGETPU_APEX_USB;
     } else if (strncmp(item, "pci:", 4) == 0) {

@@ -107,7 +107,10 @@ static int parse_tensor(TfLiteTensor* t, char* rest) {
   if (sscanf(rest, "%511s %15s %127s", t->name, type, dims) != 3) return 0;
   t->type = type_of(type);
   if (t->type == kNoType) return 0;
-  for (char* d = strtok(dims, "x"); d != NULL && t->num_dims < MAX_DIMS; d = strtok(NULL, "x")) {
+  /* strtok_r: engines open in several worker threads at once, and strtok's state is shared. */
+  char* save = NULL;
+  for (char* d = strtok_r(dims, "x", &save); d != NULL && t->num_dims < MAX_DIMS;
+       d = strtok_r(NULL, "x", &save)) {
     t->dims[t->num_dims++] = atoi(d);
   }
   t->bytes = element_count(t) * element_size(t->type);
