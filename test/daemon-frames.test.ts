@@ -125,6 +125,24 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.close();
   });
 
+  it('lets 2 x segments + 2 frames into the pipeline unless limits.queueDepth says otherwise', async (t) => {
+    for (const segments of [1, 3]) {
+      const classifier = new FakeClassifier({ model: { name: 'fake', hash: 'f00d' }, segments, devices: Array.from({ length: segments }, (_, i) => [`cpu:${i}`]) });
+      const { topics, observer, daemon, frameTopic } = await setup(t, '', '', classifier);
+      await observer.nextText(topics.availability, 'online');
+      const release = classifier.hold();
+      const depth = 2 * segments + 2;
+      for (let i = 1; i <= depth + 2; i++) await observer.client.publishAsync(frameTopic('a'), fakeJpeg(i));
+      await until(() => daemon.cameraTotals('a')!.received === depth + 2, 'all frames to arrive');
+      // The first `depth` frames went in; the next waited and was replaced by the last.
+      assert.equal(classifier.inFlight, depth, `${segments} segment(s)`);
+      assert.equal(daemon.cameraTotals('a')!.dropped, 1);
+      release();
+      await daemon.stop();
+      await observer.close();
+    }
+  });
+
   it('does not process frames whose message expiry passed while they waited', async (t) => {
     const classifier = new FakeClassifier();
     const { topics, observer, daemon, frameTopic } = await setup(t, 'limits:\n  queueDepth: 1\n', '', classifier);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readLabels } from '../../src/classify/labels.js';
 import type { ClassifierFactory } from '../../src/daemon/classifier.js';
 import { classifierOverRunner } from '../../src/daemon/pipeline-classifier.js';
+import { queueDepthFor } from '../../src/daemon/queue-depth.js';
 import { runService } from '../../src/daemon/service.js';
 import { DeviceWatcher } from '../../src/devices/hotplug.js';
 import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
@@ -20,7 +21,7 @@ process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(pipeline);
 const createClassifier: ClassifierFactory = async (config, log) => {
   const labels = config.model.labels === undefined ? undefined : await readLabels(config.model.labels);
   // As createPipelineClassifier sizes it: room for every frame the daemon lets in at once.
-  const runner = await PipelinedModelRunner.create(standInSegments(pipeline), { inputQueueLimit: Math.max(1, config.limits.queueDepth) });
+  const runner = await PipelinedModelRunner.create(standInSegments(pipeline), { inputQueueLimit: queueDepthFor(config.limits, pipeline.models.length) });
   return classifierOverRunner(runner, config, log, { name: 'stand-in accelerators', hash: 'stand-in', ...(labels && { labels }) });
 };
 // The stand-in devices are always present: no USB or sysfs scanning.

@@ -125,7 +125,7 @@ const modelOrPath = z
 const limits = z.strictObject({
   maxPayloadBytes: z.number().int().min(1).default(8 * 1024 * 1024).describe('frames larger than this are refused before decoding'),
   maxImagePixels: z.number().int().min(1).default(40_000_000).describe('images whose header declares more pixels are refused'),
-  queueDepth: z.number().int().min(1).default(4).describe('frames being decoded or in the pipeline at once (at least the segment count keeps every segment busy)'),
+  queueDepth: z.number().int().min(1).optional().describe('frames being decoded or in the pipeline at once; default 2 x segments + 2 (fewer lowers latency under overload and throughput with it)'),
   dropPolicy: dropPolicy.default('newest'),
 });
 

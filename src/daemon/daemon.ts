@@ -1,8 +1,8 @@
 /**
  * The appliance daemon: frames in over MQTT, one classifier (pipeline) for every camera, results out.
- * Each camera keeps only its newest waiting frame; at most `limits.queueDepth` frames are in the
- * pipeline at once, taken from the cameras in turn. Bad frames become error events and never stop
- * other cameras. systemd hears READY once the pipeline is built and MQTT is up, and WATCHDOG only
+ * Each camera keeps only its newest waiting frame; at most `limits.queueDepth` frames (by default
+ * 2 x segments + 2) are in the pipeline at once, taken from the cameras in turn. Bad frames become
+ * error events and never stop other cameras. systemd hears READY once the pipeline is built and MQTT is up, and WATCHDOG only
  * while frames keep completing (or nothing is waiting), so a hung accelerator gets the service restarted.
  *
  * A config reload applies every change without a restart: a new pipeline and, when the broker,

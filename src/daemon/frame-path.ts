@@ -1,6 +1,6 @@
 /**
  * The way of a frame through the daemon: from its MQTT message into its camera's slot, then, while
- * the pipeline has room (`limits.queueDepth`), out of the slots camera by camera into the classifier,
+ * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by camera into the classifier,
  * and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls progress.
  */
 import { PipelineClosedError, PipelineFailedError } from '../pipeline/errors.js';
@@ -10,6 +10,7 @@ import type { DaemonConfig } from './config-load.js';
 import { BadFrameError, parseFrame } from './frame-intake.js';
 import type { FrameReplies } from './frame-replies.js';
 import type { IncomingMessage } from './mqtt-session.js';
+import { queueDepthFor } from './queue-depth.js';
 
 /** What the frame path asks of the daemon around it. */
 export interface FramePathHost {
@@ -53,7 +54,7 @@ export class FramePath {
   /** Starts frames while there is room in the pipeline, one camera after another. */
   pump(): void {
     // While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one.
-    while (!this.host.stopping() && !this.host.pipelineDown() && this.inFlight < this.host.config().limits.queueDepth) {
+    while (!this.host.stopping() && !this.host.pipelineDown() && this.inFlight < queueDepthFor(this.host.config().limits, this.host.classifier().info.segments)) {
       const next = this.cameras.next();
       if (next === undefined) return;
       const [cam, frame] = next;

@@ -21,6 +21,7 @@ import { runnerInput } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
 import type { BuildContext, Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
+import { queueDepthFor } from './queue-depth.js';
 
 /** The model in the config cannot be served (wrong kind of model, unsupported devices). */
 export class ClassifierBuildError extends Error {
@@ -227,7 +228,7 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
     // Enough room for every frame the daemon lets in at once.
-    inputQueueLimit: Math.max(1, config.limits.queueDepth),
+    inputQueueLimit: queueDepthFor(config.limits, sources.length),
   });
   const first = config.model.file ?? config.model.segmentFiles![0]!;
   const name = config.model.name ?? path.basename(first).replace(/(_segment_\d+_of_\d+)?(_edgetpu)?\.tflite$/, '');
