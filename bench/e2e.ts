@@ -277,9 +277,9 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
     rssLines.push({ label, points: r.rss.map((x) => [x.t, x.value]), colourIndex: index });
   }
   const categories = LOADS.map(loadLabel);
-  const what = inference.standIn ? 'on stand-in accelerators' : 'on CPU';
+  const what = inference.standIn ? 'stand-in accelerators' : 'CPU inference';
   return {
-    title: `daemon end to end: mobilenet_v2 in 2 segments (latency) ${what}, ${seconds} s per load`,
+    title: `daemon end to end: mobilenet_v2 in 2 segments (latency), ${what}, ${seconds} s per load`,
     rows,
     notes: [
       ...(inference.standIn
@@ -293,9 +293,9 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
       `CPU = cores busy on average in the window: daemon process, mosquitto, simulated cameras (a child process at nice ${CAMERAS_NICE}: on an appliance they are other machines).`,
     ],
     charts: [
-      { kind: 'bars', title: `Daemon results/s vs the bare pipeline ${what}, overloaded cameras`, yLabel: 'per second', categories, series: [{ label: 'daemon results/s', values: ratio.daemon }, { label: 'bare pipeline items/s', values: ratio.bare }, { label: 'decode + pipeline items/s', values: ratio.decoded }] },
-      { kind: 'lines', title: `Frame-to-result latency over time under overload, ${what} (per second)`, xLabel: 'seconds since the cameras started', yLabel: 'ms', series: latencyLines },
-      { kind: 'lines', title: `Daemon RSS over time under overload, ${what}`, xLabel: 'seconds since the cameras started', yLabel: 'MB', series: rssLines },
+      { kind: 'bars', title: `Daemon results/s vs the bare pipeline, ${what}`, yLabel: 'per second', categories, series: [{ label: 'daemon results/s', values: ratio.daemon }, { label: 'bare pipeline items/s', values: ratio.bare }, { label: 'decode + pipeline items/s', values: ratio.decoded }] },
+      { kind: 'lines', title: `Frame-to-result latency per second under overload, ${what}`, xLabel: 'seconds since the cameras started', yLabel: 'ms', series: latencyLines },
+      { kind: 'lines', title: `Daemon RSS under overload, ${what}`, xLabel: 'seconds since the cameras started', yLabel: 'MB', series: rssLines },
     ],
   };
 }
