@@ -13,10 +13,9 @@ const topicLevel = (what: string) =>
   z.string().regex(TOPIC_LEVEL, { error: `${what} must be one non-empty topic level without "/", "+", "#" or NUL` });
 
 /** A topic prefix may have several levels, but each must be a plain level. */
-const topicPrefix = z
-  .string()
-  .regex(/^[^/+#\u0000]+(\/[^/+#\u0000]+)*$/, {
-    error: 'topic prefix must be non-empty topic levels separated by "/", without "+", "#", NUL or empty levels',
+const topicPrefix = (what: string) =>
+  z.string().regex(/^[^/+#\u0000]+(\/[^/+#\u0000]+)*$/, {
+    error: `${what} must be non-empty topic levels separated by "/", without "+", "#", NUL or empty levels`,
   });
 
 /** A frame topic is subscribed as is: wildcards would merge several sources into one camera's slot. */
@@ -74,7 +73,7 @@ const mqtt = z
     keepalive: z.number().int().min(0).max(65535).default(30).describe('seconds'),
     resultQos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
     resultExpirySeconds: z.number().int().min(1).optional().describe('MQTT v5 message expiry of results'),
-    topicPrefix: topicPrefix.default('coral-pipe'),
+    topicPrefix: topicPrefix('topic prefix').default('coral-pipe'),
     sharedGroup: topicLevel('shared group')
       .optional()
       .describe('subscribe frame topics as $share/<group>/<topic> so appliances on one broker split the frames'),
@@ -129,6 +128,15 @@ const limits = z.strictObject({
   dropPolicy: dropPolicy.default('newest'),
 });
 
+const homeAssistant = z
+  .strictObject({
+    discovery: z.boolean().default(false).describe('publish MQTT discovery configs so Home Assistant shows a sensor per camera'),
+    discoveryPrefix: topicPrefix('discovery prefix')
+      .default('homeassistant')
+      .describe("Home Assistant's discovery_prefix; its <prefix>/status `online` makes the daemon publish the configs again"),
+  })
+  .describe('Home Assistant MQTT discovery (off unless discovery: true)');
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('for editors: path or URL of coral-pipe.schema.json'),
@@ -147,6 +155,7 @@ export const configSchema = z
       .describe('auto, or one entry per segment: a device id or a list of replicas'),
     limits: limits.default(() => limits.parse({})),
     statsIntervalSeconds: z.number().min(1).default(60),
+    homeAssistant: homeAssistant.default(() => homeAssistant.parse({})),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .default({ level: 'info' }),
@@ -160,12 +169,16 @@ export const configSchema = z
         path: ['devices'],
         message: `lists ${c.devices.length} entries but the model has ${segments} segment(s): give one per segment`,
       });
+    // The daemon reads Home Assistant's birth message there, so it cannot also carry a camera's frames.
+    const birth = c.homeAssistant?.discovery ? `${c.homeAssistant.discoveryPrefix}/status` : undefined;
     const owner = new Map<string, string>();
     for (const [id, cam] of Object.entries(c.cameras ?? {}))
       for (const [i, topic] of (cam?.topics ?? []).entries()) {
         const other = owner.get(topic);
         if (other !== undefined)
           ctx.addIssue({ code: 'custom', path: ['cameras', id, 'topics', i], message: `topic "${topic}" is already camera "${other}"'s` });
+        if (topic === birth)
+          ctx.addIssue({ code: 'custom', path: ['cameras', id, 'topics', i], message: `topic "${topic}" is where Home Assistant announces itself (homeAssistant.discoveryPrefix + "/status")` });
         owner.set(topic, id);
       }
   });

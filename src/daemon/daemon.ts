@@ -32,6 +32,7 @@ import { loadConfig, type DaemonConfig } from './config-load.js';
 import { connectionSettings, type Connection } from './connection.js';
 import { FramePath } from './frame-path.js';
 import { FrameReplies } from './frame-replies.js';
+import { discoverySubscriptions, HomeAssistantDiscovery } from './home-assistant.js';
 import { MqttSession, redactUrl, type SessionStats } from './mqtt-session.js';
 import { RebuildSchedule } from './rebuild-schedule.js';
 import { planReload, type ReloadOutcome } from './reload-plan.js';
@@ -71,6 +72,7 @@ export class Daemon {
   private connection: Connection;
   private readonly cameras = new Cameras();
   private readonly reports: StatusReports;
+  private readonly discovery = new HomeAssistantDiscovery(() => this.connection);
   private readonly frames: FramePath;
   private readonly rebuilds: RebuildSchedule;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -127,6 +129,7 @@ export class Daemon {
     daemon.followDevices();
     await daemon.watchDevicesIfNeeded();
     daemon.publishStatus();
+    daemon.discovery.publish(config);
     await daemon.connection.session.start();
     daemon.statusLine = describe(classifier.info, 0, 0);
     options.notifier?.ready(daemon.statusLine);
@@ -175,11 +178,11 @@ export class Daemon {
   private newConnection(config: DaemonConfig): Connection {
     const session: MqttSession = new MqttSession({
       ...connectionSettings(config),
-      subscriptions: this.cameras.subscriptions(config.mqtt.sharedGroup),
+      subscriptions: [...this.cameras.subscriptions(config.mqtt.sharedGroup), ...discoverySubscriptions(config)],
       log: this.options.log,
       // During a switch both sessions may receive the same frame: only the current one's count.
       onMessage: (message) => {
-        if (session === this.connection.session) this.frames.accept(message);
+        if (session === this.connection.session && !this.discovery.handles(message, this.config)) this.frames.accept(message);
       },
     });
     return { session, topics: topicsFor(config.mqtt.topicPrefix, config.node) };
@@ -365,9 +368,10 @@ export class Daemon {
     if (next.log.level !== this.config.log.level) log.level = next.log.level;
     this.config = next;
     this.cameras.set(next);
-    await this.connection.session.setSubscriptions(this.cameras.subscriptions(next.mqtt.sharedGroup));
+    await this.connection.session.setSubscriptions([...this.cameras.subscriptions(next.mqtt.sharedGroup), ...discoverySubscriptions(next)]);
     this.startStatsTimer();
     this.publishStatus();
+    this.discovery.publish(next);
     this.frames.pump();
     if (opened) await retire(old, opened);
     const outcome: ReloadOutcome = { ok: true, swappedModel: built !== undefined, ...(opened && { switchedMqtt: true }) };
