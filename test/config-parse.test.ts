@@ -6,17 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, type ConfigProblem } from '../src/daemon/config-error.js';
 import { defaultNodeName, resolveConfig } from '../src/daemon/config-load.js';
 import { parseConfigText } from '../src/daemon/config-parse.js';
-
-/** The problems parseConfigText reports for `text`; fails the test if it accepts it. */
-function problemsOf(text: string): ConfigProblem[] {
-  try {
-    parseConfigText(text, 'c.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return [...err.problems];
-  }
-  assert.fail('config was accepted');
-}
+import { problemsOf } from './helpers/config-problems.js';
 
 function problemAt(problems: ConfigProblem[], fieldPath: string): ConfigProblem {
   const p = problems.find((q) => q.path === fieldPath);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { ConfigError, type ConfigProblem } from '../src/daemon/config-error.js';
+import { problemsOf } from './helpers/config-problems.js';
 import { loadConfig, type DaemonConfig } from '../src/daemon/config-load.js';
 import { parseConfigText } from '../src/daemon/config-parse.js';
 import { Daemon } from '../src/daemon/daemon.js';
@@ -175,16 +175,6 @@ describe('Home Assistant discovery (fake classifier, real mosquitto)', () => {
 });
 
 describe('homeAssistant config', () => {
-  /** The problems parseConfigText reports for `text`; fails the test if it accepts it. */
-  function problemsOf(text: string): ConfigProblem[] {
-    try {
-      parseConfigText(text, 'c.yaml');
-    } catch (err) {
-      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-      return [...err.problems];
-    }
-    assert.fail(`accepted: ${text}`);
-  }
   const base = 'model: m.tflite\ncameras:\n  a: cams/a\n';
 
   it('is off by default, under homeassistant', () => {
