@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
 import { createLogger } from '../src/daemon/logger.js';
 import { MqttSession, type IncomingMessage, type SessionOptions } from '../src/daemon/mqtt-session.js';
+import { CountingProxy } from './helpers/counting-proxy.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
 
@@ -58,6 +59,18 @@ describe('MQTT session against mosquitto', () => {
     await session.stop();
     await observer.nextText(options.availabilityTopic, 'stopped');
     await observer.close();
+  });
+
+  // Bounded so that a stop waiting for ever fails here: it used to wait for the acknowledgement of
+  // `stopped` as long as the connection looked up, which a broker dropping it mid-stop made for ever.
+  it('stops without the broker acknowledging `stopped`', { timeout: 20_000 }, async (t) => {
+    const proxy = await CountingProxy.start(broker.port);
+    t.after(() => proxy.close());
+    const session = new MqttSession(sessionOptions(`mqtt://127.0.0.1:${proxy.port}`));
+    await session.start();
+    proxy.freeze();
+    await session.stop();
+    assert.equal(session.stats().connected, false);
   });
 
   it('leaves `offline` (the last will) when the process is killed', async () => {

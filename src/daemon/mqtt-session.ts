@@ -75,6 +75,8 @@ export function redactUrl(url: string): string {
 
 /** CONNACK codes by which a broker says it does not speak MQTT v5: 3.1.1's 1 and v5's 0x84. */
 const REFUSED_PROTOCOL = new Set([1, 0x84]);
+/** How long a stop waits for the broker to acknowledge `stopped`. */
+const STOP_ACK_MS = 2000;
 
 export class MqttSession {
   private client: MqttClient | undefined;
@@ -180,19 +182,33 @@ export class MqttSession {
     };
   }
 
-  /** Clean stop: `stopped` replaces the availability (so no last will), then disconnects. */
+  /**
+   * Clean stop: `stopped` replaces the availability (so no last will), then disconnects. Bounded: a
+   * connection the broker drops meanwhile (a session taking over this client id does that) or a broker
+   * that does not acknowledge within STOP_ACK_MS ends the connection without waiting any longer.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     const client = this.client;
     if (!client) return;
+    let acknowledged = false;
     if (client.connected) {
       this.retained.set(this.options.availabilityTopic, this.availability('stopped'));
-      await client
-        .publishAsync(this.options.availabilityTopic, 'stopped', { qos: 1, retain: true })
-        .catch((err: Error) => this.options.log.warn({ event: 'mqtt-stop', err }, 'could not publish stopped'));
+      let timer: NodeJS.Timeout | undefined;
+      const givenUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STOP_ACK_MS);
+        client.once('close', () => resolve());
+      });
+      const said = client.publishAsync(this.options.availabilityTopic, 'stopped', { qos: 1, retain: true }).then(
+        () => (acknowledged = true),
+        (err: Error) => this.options.log.warn({ event: 'mqtt-stop', err }, 'could not publish stopped'),
+      );
+      await Promise.race([said, givenUp]);
+      clearTimeout(timer);
     }
-    await client.endAsync(!client.connected);
+    // Forced when unacknowledged: that also settles the pending publish (mqtt.js fails it on end).
+    await client.endAsync(!acknowledged || !client.connected);
   }
 
   private availability(state: 'online' | 'offline' | 'stopped'): OutgoingMessage {

@@ -1,4 +1,7 @@
-/** A TCP proxy in front of a broker that records when each connection was opened: the client's retry pattern, seen from outside. */
+/**
+ * A TCP proxy in front of a broker that records when each connection was opened (the client's retry
+ * pattern, seen from outside) and can freeze, standing in for a broker that stopped answering.
+ */
 import net from 'node:net';
 
 export class CountingProxy {
@@ -27,6 +30,14 @@ export class CountingProxy {
     proxy = new CountingProxy(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
+  }
+
+  /** Stops carrying bytes either way but keeps every connection open: a broker that no longer answers. */
+  freeze(): void {
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
   }
 
   async close(): Promise<void> {
