@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { UsageError } from '../src/cli/command.js';
 import { createRunCommand } from '../src/cli/commands/run.js';
 import { cpuDevices, type Device } from '../src/devices/device.js';
@@ -78,13 +78,14 @@ describe('coral-pipe run on Edge TPUs', () => {
     await killChild(other);
   });
 
-  it('opens each segment on its own Edge TPU through libedgetpu, and releases both leases when opening fails', async (t) => {
+  /** Points the addon at the stand-in libraries listing `present` for this test; returns their call log. */
+  function useStandIns(t: TestContext, present: readonly Device[]): string {
     const libs = buildFakeLibraries();
-    const log = path.join(dir, 'edgetpu.log');
+    const log = path.join(dir, `edgetpu-${present.length}.log`);
     const env = {
       CORAL_PIPE_LIBEDGETPU: libs.edgetpu,
       CORAL_PIPE_LIBTFLITE_C: libs.tflite,
-      FAKE_EDGETPU_DEVICES: tpus.map((d) => `usb:${d.selector}`).join(','),
+      FAKE_EDGETPU_DEVICES: present.map((d) => `usb:${d.selector}`).join(','),
       FAKE_EDGETPU_LOG: log,
     };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -95,6 +96,14 @@ describe('coral-pipe run on Edge TPUs', () => {
         else process.env[k] = v;
       }
     });
+    return log;
+  }
+
+  /** The devices libedgetpu was asked to open, as `open usb <path>` lines, sorted. */
+  const openedIn = (log: string) => readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('open ')).map((line) => line.split(' ').slice(0, 3).join(' ')).sort();
+
+  it('opens each segment on its own Edge TPU through libedgetpu, and releases both leases when opening fails', async (t) => {
+    const log = useStandIns(t, tpus);
 
     // The stand-in libtensorflowlite_c reads only its own text format, so a real segment fails to load
     // after libedgetpu opened the device: the failure shows which segment reached which device.
@@ -105,10 +114,27 @@ describe('coral-pipe run on Edge TPUs', () => {
       assert.match(err.message, new RegExp(`^segment 0: .*cannot open the segment on ${escape(tpus[0]!.id)}: `));
       return true;
     });
-    const opened = readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('open ')).map((line) => line.split(' ').slice(0, 3).join(' ')).sort();
-    assert.deepEqual(opened, tpus.map((d) => `open usb ${d.selector}`));
+    assert.deepEqual(openedIn(log), tpus.map((d) => `open usb ${d.selector}`));
     for (const tpu of tpus) assert.equal(leaseHolder(tpu.id, { runtimeDir: leaseDir }), undefined, `${tpu.id} still leased`);
     assert.deepEqual(lockFiles(), []);
+  });
+
+  it('places replicas given with + on their own Edge TPUs and leases every one', async (t) => {
+    // The third Edge TPU, a replica of segment 1, is held elsewhere: only a run that placed and claimed
+    // it as a replica can name it (no engine opens before every lease is taken).
+    const three = [...tpus, readyUsbTpu(3)];
+    const other = await holdLeaseInChild(three[2]!.id, leaseDir);
+    t.after(() => killChild(other));
+    const { result } = runOn([...three, ...cpuDevices(2)], [...edgeTpuSegments, '--devices', 'usb:0,usb:1+usb:2']);
+    await assert.rejects(result, (err: unknown) => {
+      assert.ok(err instanceof DeviceBusyError, String(err));
+      assert.equal(err.deviceId, three[2]!.id);
+      return true;
+    });
+    for (const tpu of tpus) assert.equal(leaseHolder(tpu.id, { runtimeDir: leaseDir }), undefined, `${tpu.id} still leased`);
+    await killChild(other);
+    // The killed holder leaves its lock file behind (stale, reclaimable): later tests count lock files.
+    rmSync(lockFileFor(three[2]!.id, leaseDir), { force: true });
   });
 
   it('refuses a CPU device for an Edge TPU segment, and --replicas with Edge TPU segments', async () => {
@@ -122,7 +148,7 @@ describe('coral-pipe run on Edge TPUs', () => {
     const replicas = runOn([...tpus, ...cpuDevices(2)], [...edgeTpuSegments, '--replicas', '2']);
     await assert.rejects(replicas.result, (err: unknown) => {
       assert.ok(err instanceof UsageError, String(err));
-      assert.match(err.message, new RegExp(`^--replicas is for CPU segments, and segment 0 \\(${escape(SSD)}_segment_0_of_2_edgetpu\\.tflite\\) is Edge TPU compiled$`));
+      assert.match(err.message, new RegExp(`^--replicas is for CPU segments, and segment 0 \\(${escape(SSD)}_segment_0_of_2_edgetpu\\.tflite\\) is Edge TPU compiled; give its Edge TPUs with --devices, e.g. usb:0\\+usb:1$`));
       return true;
     });
     assert.equal(replicas.scans(), 0, 'a usage error is found before any device scan');
@@ -135,7 +161,7 @@ describe('coral-pipe run on Edge TPUs', () => {
     assert.match(mismatch.stderr, /^coral-pipe run: DeviceMismatchError: segment 0 \(.*\) is Edge TPU compiled .* cannot run on cpu:0; give it a usb or pci device\n$/);
     const count = await runCli('run', ...edgeTpuSegments, '--devices', 'usb:0');
     assert.equal(count.code, 2);
-    assert.match(count.stderr, /^coral-pipe run: --devices gives 1 ids for 2 segments: give one per segment\nusage: coral-pipe run SEGMENT\.\.\./);
+    assert.match(count.stderr, /^coral-pipe run: --devices gives 1 entries for 2 segments: give one per segment\nusage: coral-pipe run SEGMENT\.\.\./);
     const both = await runCli('run', ...edgeTpuSegments, '--devices', 'usb:0,usb:1', '--replicas', '2');
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give --replicas or --devices, not both/);
@@ -158,5 +184,12 @@ describe('coral-pipe run --devices on CPU segments', () => {
       report.stats.segments.map((s) => [s.name, s.devices, s.count]),
       segments.map((file, i) => [path.basename(file), [`cpu:${1 - i}`], 3]),
     );
+  });
+
+  it('gives a segment the replicas joined by +', async () => {
+    const result = await runCli('run', ...segments, '--count', '4', '--devices', 'cpu:0+cpu:1,cpu:2', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { stats: { segments: { devices: string[]; count: number }[] } };
+    assert.deepEqual(report.stats.segments.map((s) => [s.devices, s.count]), [[['cpu:0', 'cpu:1'], 4], [['cpu:2'], 4]]);
   });
 });

@@ -18,7 +18,8 @@ const DISTINCT_INPUTS = 8;
 
 const USAGE =
   'coral-pipe run SEGMENT... [--count K] [--devices ID,ID,...] [--replicas N|N1,N2,...] [--json]\n' +
-  '  --devices: one per segment: usb:N, pci:N, a stable id as `coral-pipe devices` lists it, or cpu:N.\n' +
+  '  --devices: one per segment: usb:N, pci:N, a stable id as `coral-pipe devices` lists it, or cpu:N;\n' +
+  '             ids joined by + are replicas taking items in turn (usb:0,usb:1+usb:2).\n' +
   '             Default: each Edge TPU compiled segment on its own Edge TPU in enumeration order, the\n' +
   '             others on CPU executors. Edge TPUs are leased (in /run/coral-pipe) while the run lasts.\n' +
   '  --replicas: executors per segment, for CPU segments only (not with --devices).';
@@ -37,12 +38,12 @@ export function parseReplicas(text: string, segments: number): number[] {
   return counts;
 }
 
-/** `usb:0,cpu:0`: one device id per segment. */
-export function parseDevices(text: string, segments: number): string[] {
-  const ids = text.split(',').map((id) => id.trim());
-  if (ids.some((id) => id === '')) throw new UsageError(`--devices has an empty id in "${text}"`);
-  if (ids.length !== segments) throw new UsageError(`--devices gives ${ids.length} ids for ${segments} segments: give one per segment`);
-  return ids;
+/** `usb:0,cpu:0`: one device per segment; `usb:1+usb:2`: that segment's replicas, taking items in turn. */
+export function parseDevices(text: string, segments: number): (string | string[])[] {
+  const entries = text.split(',').map((entry) => entry.split('+').map((id) => id.trim()));
+  if (entries.some((ids) => ids.some((id) => id === ''))) throw new UsageError(`--devices has an empty id in "${text}"`);
+  if (entries.length !== segments) throw new UsageError(`--devices gives ${entries.length} entries for ${segments} segments: give one per segment`);
+  return entries.map((ids) => (ids.length === 1 ? ids[0]! : ids));
 }
 
 async function readSegments(files: readonly string[]): Promise<SegmentToPlace[]> {
@@ -129,7 +130,7 @@ export function createRunCommand(deps: RunCommandDeps = {}): Command {
       const segments = await readSegments(positionals);
       if (replicas) {
         const edgeTpu = executorKinds(segments).indexOf('edgetpu');
-        if (edgeTpu >= 0) throw new UsageError(`--replicas is for CPU segments, and ${segments[edgeTpu]!.name} is Edge TPU compiled`);
+        if (edgeTpu >= 0) throw new UsageError(`--replicas is for CPU segments, and ${segments[edgeTpu]!.name} is Edge TPU compiled; give its Edge TPUs with --devices, e.g. usb:0+usb:1`);
       }
       let leases: { release(): void } | undefined;
       try {
