@@ -9,16 +9,11 @@ import { testDaemonConfig } from './helpers/daemon-config.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { until as waitUntil } from './helpers/fault-tools.js';
 
 const log = createLogger({ level: 'silent' });
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const until = (condition: () => boolean, what: string) => waitUntil(condition, what, 10_000);
 
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 

@@ -20,19 +20,13 @@ import { testDataPath } from '../src/testdata.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { brokerAndScratchDir, freePort, Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { until } from './helpers/fault-tools.js';
 
 const log = createLogger({ level: 'silent' });
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/switch-stop-child.js');
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 800; i++) {
-    if (condition()) return;
-    await sleep(25);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 /** A factory of fake classifiers named after `model.name`, each kept in `built` by that name. */
 function fakeFactory(built: Map<string, FakeClassifier>): ClassifierFactory {

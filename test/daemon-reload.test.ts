@@ -14,17 +14,11 @@ import { testDataPath } from '../src/testdata.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { until } from './helpers/fault-tools.js';
 
 const log = createLogger({ level: 'silent' });
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 800; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('config reload', () => {
   const scratch = brokerAndScratchDir('coral-pipe-reload-');

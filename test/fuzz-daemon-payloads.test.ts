@@ -18,6 +18,7 @@ import { memoryAfterGc, type MemoryReading } from './helpers/heap.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
 import { below, prng } from './helpers/seeded.js';
+import { until } from './helpers/fault-tools.js';
 
 const CASES = Number(process.env.CORAL_PIPE_FUZZ_CASES ?? 10_000);
 const WARM_UP = Math.min(1000, Math.floor(CASES / 10));
@@ -32,13 +33,6 @@ function capturingLogger(): { log: Logger; lines: { level: number; msg: string }
   return { log, lines };
 }
 
-async function until(condition: () => boolean, what: () => string, ms = 20_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('daemon under fuzzed MQTT payloads', () => {
   let broker: Mosquitto;

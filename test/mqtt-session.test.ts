@@ -10,6 +10,7 @@ import { MqttSession, type IncomingMessage, type SessionOptions } from '../src/d
 import { CountingProxy } from './helpers/counting-proxy.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
+import { until as waitUntil } from './helpers/fault-tools.js';
 
 const silent = createLogger({ level: 'silent' });
 let ids = 0;
@@ -30,13 +31,7 @@ function sessionOptions(url: string, over: Partial<SessionOptions> = {}): Sessio
   };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const until = (condition: () => boolean, what: string) => waitUntil(condition, what, 10_000);
 
 describe('MQTT session against mosquitto', () => {
   let broker: Mosquitto;

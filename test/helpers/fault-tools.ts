@@ -11,11 +11,11 @@ import { createLogger, type Logger } from '../../src/daemon/logger.js';
 import type { Notifier } from '../../src/systemd/notify.js';
 import type { Mosquitto } from './mosquitto.js';
 
-/** Polls `condition` every 20 ms; fails the test naming `what` after `ms`. */
-export async function until(condition: () => boolean, what: string, ms = 20_000): Promise<void> {
+/** Polls `condition` every 20 ms; fails the test naming `what` (worked out only then, when a function) after `ms`. */
+export async function until(condition: () => boolean, what: string | (() => string), ms = 20_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    if (performance.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
