@@ -5,15 +5,10 @@
  * thread for its whole length, as a call into an Edge TPU does; the ratio shows whether that starves
  * the decoding (it did while invokes ran on libuv's 4-thread pool: 0.83-0.85 with 4 segments).
  */
-import { readModel } from '../src/model/index.js';
-import { executionOrder, profileOperators } from '../src/model/segment/index.js';
-import { engineTimer } from '../src/model/segment/engine-timer.js';
-import { testDataPath } from '../src/testdata.js';
-import { removeSegments, writeSegments } from '../test/helpers/segment-files.js';
-import { readFileSync } from 'node:fs';
+import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
 import { cameraFrames } from './lib/camera-frames.js';
-import { MOBILENET } from './lib/mobilenet-configs.js';
+import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { standInDeviceList, standInPipeline, standInSegments } from './lib/standin-accelerators.js';
 import { stream, streamDecoded } from './lib/stream.js';
 
@@ -24,16 +19,13 @@ const bench: BenchModule = {
   async run({ quick }: BenchOptions): Promise<BenchSection[]> {
     const items = quick ? 60 : 400;
     const rounds = quick ? 1 : 3;
-    const model = testDataPath(MOBILENET);
+    const mobilenet = await profiledMobilenet();
     const frames = await cameraFrames();
     // The whole model's CPU time, spread evenly over the accelerators.
-    const wholeMs = (await stream([model], {}, 50)).runner.stats().segments[0]!.busyMsMean;
-    const whole = readModel(new Uint8Array(readFileSync(model)));
-    const timer = engineTimer({ repeats: 3 });
-    const profile = await profileOperators(whole, executionOrder(whole), timer);
+    const wholeMs = (await stream([mobilenet.model], {}, 50)).runner.stats().segments[0]!.busyMsMean;
     const rows: Record<string, string | number>[] = [];
     for (const n of [2, 4]) {
-      const files = await writeSegments(model, { strategy: 'latency', count: n, timer, profile });
+      const files = await writeLatencySplit(mobilenet, n);
       try {
         const pipeline = standInPipeline(files, Array<number>(n).fill(wholeMs / n));
         process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(pipeline);

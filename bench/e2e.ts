@@ -9,22 +9,18 @@
  * latency, the fraction of frames never answered, and the daemon's RSS and CPU over time.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { readModel } from '../src/model/index.js';
-import { executionOrder, profileOperators } from '../src/model/segment/index.js';
-import { engineTimer } from '../src/model/segment/engine-timer.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Observer } from '../test/helpers/mqtt-observer.js';
-import { removeSegments, writeSegments } from '../test/helpers/segment-files.js';
+import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions, BenchSection, LineChart } from './lib/bench.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import type { FleetReport } from './lib/camera-fleet.js';
 import { DaemonChild } from './lib/daemon-child.js';
-import { MOBILENET } from './lib/mobilenet-configs.js';
+import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { childPids, cpuSeconds, rssBytes } from './lib/proc-stats.js';
 import { percentile, stream, streamDecoded } from './lib/stream.js';
 import { standInDeviceList, standInPipeline, standInSegments, type StandInPipeline } from './lib/standin-accelerators.js';
@@ -304,11 +300,8 @@ const bench: BenchModule = {
   name: 'e2e',
   async run({ quick }: BenchOptions): Promise<BenchSection[]> {
     const settings = { seconds: quick ? 4 : 15, warmupSeconds: quick ? 1 : 3, bareItems: quick ? 30 : 300, frames: await cameraFrames() };
-    const model = testDataPath(MOBILENET);
-    const whole = readModel(new Uint8Array(readFileSync(model)));
-    const timer = engineTimer({ repeats: 3 });
-    // The split a user after throughput picks; the daemon and the bare pipeline run the same files.
-    const segmentFiles = await writeSegments(model, { strategy: 'latency', count: 2, timer, profile: await profileOperators(whole, executionOrder(whole), timer) });
+    // The daemon and the bare pipeline run the same files.
+    const segmentFiles = await writeLatencySplit(await profiledMobilenet(), 2);
     const broker = await Mosquitto.start();
     try {
       const cpu = await measureLoads(broker, segmentFiles, { segments: segmentFiles }, settings);
