@@ -27,7 +27,6 @@ const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/switch-stop-child.js');
 
-
 /** A factory of fake classifiers named after `model.name`, each kept in `built` by that name. */
 function fakeFactory(built: Map<string, FakeClassifier>): ClassifierFactory {
   return async (config) => {

@@ -19,7 +19,6 @@ import { until } from './helpers/fault-tools.js';
 const log = createLogger({ level: 'silent' });
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 
-
 describe('config reload', () => {
   const scratch = brokerAndScratchDir('coral-pipe-reload-');
 

@@ -33,7 +33,6 @@ function capturingLogger(): { log: Logger; lines: { level: number; msg: string }
   return { log, lines };
 }
 
-
 describe('daemon under fuzzed MQTT payloads', () => {
   let broker: Mosquitto;
   before(async () => {

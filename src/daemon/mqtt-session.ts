@@ -186,12 +186,13 @@ export class MqttSession {
    * Clean stop: `stopped` replaces the availability (so no last will), then disconnects. Bounded: a
    * connection the broker drops meanwhile (a session taking over this client id does that) or a broker
    * that does not acknowledge within STOP_ACK_MS ends the connection without waiting any longer.
+   * Resolves whether the broker acknowledged `stopped`.
    */
-  async stop(): Promise<void> {
+  async stop(): Promise<boolean> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     const client = this.client;
-    if (!client) return;
+    if (!client) return false;
     let acknowledged = false;
     if (client.connected) {
       this.retained.set(this.options.availabilityTopic, this.availability('stopped'));
@@ -209,6 +210,7 @@ export class MqttSession {
     }
     // Forced when unacknowledged: that also settles the pending publish (mqtt.js fails it on end).
     await client.endAsync(!acknowledged || !client.connected);
+    return acknowledged;
   }
 
   private availability(state: 'online' | 'offline' | 'stopped'): OutgoingMessage {

@@ -59,10 +59,10 @@ export async function connectBeside(current: Connection, next: Connection, timeo
  * `next`, which says `online` last (so a `stopped` on a shared topic cannot outlive it).
  */
 export async function retire(old: Connection, next: Connection): Promise<void> {
-  const couldSayStopped = old.session.stats().connected;
-  await old.session.stop();
+  // Not acknowledged: the broker took the connection (the takeover may be noticed only mid-stop).
+  const saidStopped = await old.session.stop();
   for (const message of old.session.takeUnsent()) next.session.publish(message);
-  const movedByBroker = !couldSayStopped && old.session.clientId === next.session.clientId;
+  const movedByBroker = !saidStopped && old.session.clientId === next.session.clientId;
   if (movedByBroker && old.topics.availability !== next.topics.availability)
     next.session.publish({ topic: old.topics.availability, payload: 'stopped', qos: 1, retain: true });
   next.session.announce();
