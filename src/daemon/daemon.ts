@@ -63,9 +63,27 @@ export interface DaemonOptions {
   readonly leaseDir?: string;
   /** How long a reload waits for a new MQTT connection before refusing the config; 10 s by default. */
   readonly mqttSwitchTimeoutMs?: number;
+  /**
+   * Gives up the start: checked once the pipeline is built and while waiting for the first broker
+   * connection (which may take for ever when the broker is down), so that a stop or a corrected config
+   * is not held up by a broker that never answers. start() then undoes what it did and rejects.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const STOPPING: ReloadOutcome = { ok: false, errors: ['daemon is stopping'] };
+
+/** `work`, or the signal's reason as soon as it aborts (the work itself goes on unless its owner stops it). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
 
 export class Daemon {
   /** The MQTT session and topics in force; a reload may replace them. */
@@ -126,11 +144,19 @@ export class Daemon {
       throw err;
     }
     const daemon = new Daemon(config, classifier, options, leases, watcher);
-    daemon.followDevices();
-    await daemon.watchDevicesIfNeeded();
-    daemon.publishStatus();
-    daemon.discovery.publish(config);
-    await daemon.connection.session.start();
+    try {
+      options.signal?.throwIfAborted();
+      daemon.followDevices();
+      await daemon.watchDevicesIfNeeded();
+      daemon.publishStatus();
+      daemon.discovery.publish(config);
+      const session = daemon.connection.session;
+      options.notifier?.status(`pipeline built; connecting to the MQTT broker at ${redactUrl(session.url)}`);
+      await untilAborted(session.start(), options.signal);
+    } catch (err) {
+      await daemon.shutDown();
+      throw err;
+    }
     daemon.statusLine = describe(classifier.info, 0, 0);
     options.notifier?.ready(daemon.statusLine);
     log.info({ event: 'ready', node: config.node, cameras: daemon.cameras.size, ...classifier.info }, 'daemon ready');
@@ -146,18 +172,25 @@ export class Daemon {
   /** Stops taking frames, answers those already in the pipeline, says `stopped`, disconnects. */
   async stop(): Promise<void> {
     if (this.stopping) return;
+    this.options.notifier?.stopping('stopping');
+    await this.shutDown();
+    this.options.log.info({ event: 'stopped' }, 'daemon stopped');
+  }
+
+  /** stop() without telling systemd or the log: also what undoes a start that was given up. */
+  private async shutDown(): Promise<void> {
     this.stopping = true;
     this.halt.abort();
     clearInterval(this.watchdogTimer);
     clearInterval(this.statsTimer);
     this.rebuilds.cancel();
     this.watcher?.stop();
-    this.options.notifier?.stopping('stopping');
     await this.reloading;
     await Promise.all([this.classifier.close(), ...this.retiring]);
     this.leases.releaseAll();
+    // The retained status says `stopped` too, before availability does, so the two never disagree.
+    this.publishStatus();
     await this.connection.session.stop();
-    this.options.log.info({ event: 'stopped' }, 'daemon stopped');
   }
 
   /** Edge TPUs leased by this process now. */
@@ -397,6 +430,7 @@ export class Daemon {
 
   private publishStatus(): void {
     this.reports.status(this.config, this.classifier.info, this.cameras, {
+      stopped: this.stopping,
       failure: this.pipelineFailure,
       rebuildAttempts: this.rebuilds.attempts,
       rebuildError: this.rebuilds.lastError,

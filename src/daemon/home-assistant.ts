@@ -19,7 +19,7 @@ const TOP_LABEL = "{{ value_json.top[0].label if value_json.top else 'none' }}";
 const RESULT_ATTRIBUTES =
   '{{ {"score": value_json.top[0].score if value_json.top else none, "top": value_json.top, ' +
   '"model": value_json.model.name, "timestamp": value_json.timestamp} | tojson }}';
-/** status-reports.ts writes `state`: running, failed or cannot-serve. */
+/** status-reports.ts writes `state`: running, failed, cannot-serve or stopped. */
 const PIPELINE_STATE = '{{ value_json.state }}';
 const PIPELINE_ATTRIBUTES = '{{ {"model": value_json.model.name, "segments": value_json.segments, "devices": value_json.devices} | tojson }}';
 /** Home Assistant takes one "not available" payload, and a clean stop says `stopped`, not `offline`. */

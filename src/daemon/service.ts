@@ -3,12 +3,18 @@
  * daemon, reloads on config file changes and SIGHUP, and stops cleanly on SIGTERM or SIGINT. The
  * classifier factory (and device watcher) are parameters so that the benchmarks can serve the same
  * way through stand-in accelerators.
+ *
+ * Signals and config edits are handled from the first instant, not only once the daemon is up: an
+ * appliance boots before its broker as often as not, and start-up then waits for the broker for as long
+ * as it takes. Meanwhile SIGTERM stops cleanly, and SIGHUP or an edit of the file (say, a corrected
+ * broker URL) starts again with the new config; an edit that does not validate is refused and start-up
+ * goes on with the config it has.
  */
 import type { DeviceWatcher } from '../devices/hotplug.js';
 import { createNotifier } from '../systemd/notify.js';
 import type { ClassifierFactory } from './classifier.js';
 import { ConfigError, formatProblem } from './config-error.js';
-import { loadConfig } from './config-load.js';
+import { loadConfig, type DaemonConfig } from './config-load.js';
 import { watchConfigFile } from './config-watch.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type LoggerOptions } from './logger.js';
@@ -23,43 +29,122 @@ export interface ServiceOptions {
   readonly deviceWatcher?: DeviceWatcher;
 }
 
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** One line per problem of a config that does not load. */
+function problemsOf(err: unknown): string[] {
+  if (err instanceof ConfigError) return err.problems.map(formatProblem);
+  return [String((err as Error).message ?? err)];
+}
+
 /** Runs until a stop signal; resolves with the process exit code (1 for a config that does not load). */
 export async function runService(options: ServiceOptions): Promise<number> {
-  let config;
-  try {
-    config = await loadConfig(options.configFile);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-    return 1;
-  }
-  const log = createLogger({ level: options.logLevel ?? config.log.level, pretty: options.pretty ?? false });
-  const notifier = createNotifier();
-  if (notifier.problem) log.warn({ event: 'systemd' }, notifier.problem);
-
-  const running = await Daemon.start({
-    config,
-    createClassifier: options.createClassifier,
-    log,
-    notifier,
-    ...(options.deviceWatcher && { deviceWatcher: options.deviceWatcher }),
-  });
-  const reload = (why: string) => {
-    log.info({ event: 'reload', why }, `reloading config (${why})`);
-    running.reloadFile().catch((err: Error) => log.error({ event: 'reload', err: err.message }, `reload failed: ${err.message}`));
+  // Registered before anything else, so that no signal meets Node's defaults (SIGHUP would kill).
+  let stopSignal: NodeJS.Signals | undefined;
+  let onStop = () => {};
+  let onChange = (_why: string) => {};
+  const stopHandler = (signal: NodeJS.Signals) => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    onStop();
   };
-  const watcher = watchConfigFile(config.file, () => reload('file changed'));
-  process.on('SIGHUP', () => reload('SIGHUP'));
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ event: 'signal', signal }, `${signal}: stopping`);
-      watcher.close();
-      running.stop().then(() => resolve(0), (err: Error) => {
-        log.error({ event: 'stop', err: err.message }, 'stop failed');
-        resolve(1);
-      });
+  const hupHandler = () => onChange('SIGHUP');
+  for (const s of STOP_SIGNALS) process.on(s, stopHandler);
+  process.on('SIGHUP', hupHandler);
+  try {
+    let config: DaemonConfig;
+    try {
+      config = await loadConfig(options.configFile);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+      return 1;
+    }
+    const log = createLogger({ level: options.logLevel ?? config.log.level, pretty: options.pretty ?? false });
+    const notifier = createNotifier();
+    if (notifier.problem) log.warn({ event: 'systemd' }, notifier.problem);
+    const stopping = new Promise<NodeJS.Signals>((resolve) => {
+      onStop = () => {
+        log.info({ event: 'signal', signal: stopSignal }, `${stopSignal}: stopping`);
+        notifier.stopping('stopping');
+        resolve(stopSignal!);
+      };
+      if (stopSignal !== undefined) onStop();
+    });
+
+    let daemon: Daemon | undefined;
+    /** A valid config read during start-up, to start again with; `restart` gives up the current attempt. */
+    let pending: DaemonConfig | undefined;
+    let restart = new AbortController();
+    const reload = (why: string) => {
+      log.info({ event: 'reload', why }, `reloading config (${why})`);
+      daemon!.reloadFile().catch((err: Error) => log.error({ event: 'reload', err: err.message }, `reload failed: ${err.message}`));
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+    onChange = (why) => {
+      if (stopSignal !== undefined) return;
+      if (daemon !== undefined) return reload(why);
+      log.info({ event: 'reload', why }, `config changed during start-up (${why})`);
+      loadConfig(config.file).then(
+        (next) => {
+          // Started meanwhile: a reload applies it.
+          if (daemon !== undefined) return reload(why);
+          pending = next;
+          restart.abort(new Error('config changed'));
+        },
+        (err: unknown) => {
+          const errors = problemsOf(err);
+          log.error({ event: 'reload', errors }, `config rejected, starting with the previous one: ${errors[0]}`);
+          notifier.status(`config rejected: ${errors[0]}`);
+        },
+      );
+    };
+    const watcher = watchConfigFile(config.file, () => onChange('file changed'));
+    try {
+      daemon = await startUp(config);
+      if (daemon === undefined) {
+        log.info({ event: 'stopped' }, 'daemon stopped');
+        return 0;
+      }
+      await stopping;
+      return await daemon.stop().then(
+        () => 0,
+        (err: Error) => {
+          log.error({ event: 'stop', err: err.message }, 'stop failed');
+          return 1;
+        },
+      );
+    } finally {
+      watcher.close();
+    }
+
+    /** Starts the daemon, again with each valid config edited in meanwhile; undefined when stopped first. */
+    async function startUp(first: DaemonConfig): Promise<Daemon | undefined> {
+      let current = first;
+      void stopping.then(() => restart.abort(new Error('stopping')));
+      for (;;) {
+        if (stopSignal !== undefined) return undefined;
+        try {
+          return await Daemon.start({
+            config: current,
+            createClassifier: options.createClassifier,
+            log,
+            notifier,
+            signal: restart.signal,
+            ...(options.deviceWatcher && { deviceWatcher: options.deviceWatcher }),
+          });
+        } catch (err) {
+          if (!restart.signal.aborted) throw err;
+          if (stopSignal !== undefined) return undefined;
+          current = pending!;
+          pending = undefined;
+          if (options.logLevel === undefined) log.level = current.log.level;
+          restart = new AbortController();
+          log.info({ event: 'restart' }, 'starting again with the edited config');
+        }
+      }
+    }
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, stopHandler);
+    process.off('SIGHUP', hupHandler);
+  }
 }

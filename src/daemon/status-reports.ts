@@ -17,6 +17,8 @@ export interface CameraStats {
 
 /** The pipeline's health as the status topic shows it. */
 export interface PipelineHealth {
+  /** The daemon has stopped serving (a clean stop). */
+  readonly stopped: boolean;
   /** Why the pipeline failed; undefined while it serves. */
   readonly failure: Error | undefined;
   readonly rebuildAttempts: number;
@@ -45,7 +47,7 @@ export class StatusReports {
   status(config: DaemonConfig, info: ClassifierInfo, cameras: Cameras, health: PipelineHealth): void {
     const status = {
       node: config.node,
-      state: health.failure === undefined ? 'running' : health.cannotServe ? 'cannot-serve' : 'failed',
+      state: health.stopped ? 'stopped' : health.failure === undefined ? 'running' : health.cannotServe ? 'cannot-serve' : 'failed',
       ...(health.failure !== undefined && { error: health.failure.message }),
       ...(health.rebuildError !== undefined && { rebuildError: health.rebuildError, rebuildAttempts: health.rebuildAttempts }),
       since: this.startedAt.toISOString(),
