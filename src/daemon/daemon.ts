@@ -160,7 +160,7 @@ export class Daemon {
     daemon.statusLine = describe(classifier.info, 0, 0);
     options.notifier?.ready(daemon.statusLine);
     log.info({ event: 'ready', node: config.node, cameras: daemon.cameras.size, ...classifier.info }, 'daemon ready');
-    daemon.startStatsTimer();
+    daemon.scheduleStats();
     daemon.watchdogTimer = startWatchdog(options.notifier, log, () => ({
       progress: daemon.frames.progress,
       inFlight: daemon.frames.inFlight,
@@ -182,7 +182,7 @@ export class Daemon {
     this.stopping = true;
     this.halt.abort();
     clearInterval(this.watchdogTimer);
-    clearInterval(this.statsTimer);
+    clearTimeout(this.statsTimer);
     this.rebuilds.cancel();
     this.watcher?.stop();
     await this.reloading;
@@ -399,10 +399,11 @@ export class Daemon {
     const old = this.connection;
     if (opened) this.connection = opened;
     if (next.log.level !== this.config.log.level) log.level = next.log.level;
+    const statsRetimed = next.statsIntervalSeconds !== this.config.statsIntervalSeconds;
     this.config = next;
     this.cameras.set(next);
     await this.connection.session.setSubscriptions([...this.cameras.subscriptions(next.mqtt.sharedGroup), ...discoverySubscriptions(next)]);
-    this.startStatsTimer();
+    if (statsRetimed) this.scheduleStats();
     this.publishStatus();
     this.discovery.publish(next);
     this.frames.pump();
@@ -421,11 +422,19 @@ export class Daemon {
     return { ok: false, errors };
   }
 
-  private startStatsTimer(): void {
-    clearInterval(this.statsTimer);
+  /**
+   * Schedules the next stats one interval after the last ones. A reload calls it only when the interval
+   * changed, so reloads more frequent than the interval cannot hold the stats back.
+   */
+  private scheduleStats(): void {
+    clearTimeout(this.statsTimer);
     // A reload that finishes while stop() waits for it must not leave a timer holding the process open.
     if (this.stopping) return;
-    this.statsTimer = setInterval(() => this.publishStats(), this.config.statsIntervalSeconds * 1000);
+    const due = this.reports.lastStatsAt + this.config.statsIntervalSeconds * 1000 - performance.now();
+    this.statsTimer = setTimeout(() => {
+      this.publishStats();
+      this.scheduleStats();
+    }, Math.max(0, due));
   }
 
   private publishStatus(): void {

@@ -33,10 +33,15 @@ export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 export class StatusReports {
   private readonly startedAt = new Date();
-  private lastStatsAt = performance.now();
+  private statsAt = performance.now();
 
   /** `connection`: the one in force now (a reload may replace it). */
   constructor(private readonly connection: () => Connection) {}
+
+  /** performance.now() of the last stats (or of the start). */
+  get lastStatsAt(): number {
+    return this.statsAt;
+  }
 
   event(event: Record<string, unknown>): void {
     const payload = JSON.stringify({ ...event, time: new Date().toISOString() });
@@ -64,8 +69,8 @@ export class StatusReports {
   /** Publishes the rates since the last tick; returns the totals across cameras for the STATUS line. */
   stats(cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>): { fps: number; droppedFps: number } {
     const now = performance.now();
-    const seconds = Math.max((now - this.lastStatsAt) / 1000, 1e-3);
-    this.lastStatsAt = now;
+    const seconds = Math.max((now - this.statsAt) / 1000, 1e-3);
+    this.statsAt = now;
     const perCamera: Record<string, CameraStats> = {};
     let fps = 0;
     let droppedFps = 0;
