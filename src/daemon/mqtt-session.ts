@@ -77,6 +77,18 @@ export function redactUrl(url: string): string {
 const REFUSED_PROTOCOL = new Set([1, 0x84]);
 /** How long a stop waits for the broker to acknowledge `stopped`. */
 const STOP_ACK_MS = 2000;
+/** MQTT v5 DISCONNECT reason: another connection with this client id took the session. */
+const SESSION_TAKEN_OVER = 0x8e;
+/**
+ * Connections the broker drops soon after accepting them, without an error, this many times in a row:
+ * what two clients with one client id look like on a broker that says nothing (MQTT 3.1.1, mosquitto).
+ */
+const TAKEOVER_STREAK = 3;
+
+/** A connection that lasted this long was a working one: the reconnect backoff starts over after it. */
+function stableAfterMs(o: SessionOptions): number {
+  return Math.max(2 * o.reconnectMaxMs, 10_000);
+}
 
 export class MqttSession {
   private client: MqttClient | undefined;
@@ -84,7 +96,12 @@ export class MqttSession {
   private readonly retained = new Map<string, OutgoingMessage>();
   private readonly outbox: Outbox<OutgoingMessage>;
   private connects = 0;
+  /** Failed or short-lived connections in a row: the reconnect backoff doubles with each. */
   private failures = 0;
+  private connectedAt = 0;
+  /** Connections in a row dropped by the broker soon after connecting (see TAKEOVER_STREAK). */
+  private shortDrops = 0;
+  private takenOver = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private firstConnect: { resolve: () => void; promise: Promise<void> };
@@ -239,6 +256,9 @@ export class MqttSession {
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
     client.on('connect', () => void this.onConnected(client));
+    client.on('disconnect', (packet) => {
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver = true;
+    });
     client.on('message', (topic, payload, packet) => o.onMessage({ topic, payload, properties: packet.properties ?? {} }));
     client.on('error', (err: Error & { code?: unknown }) => {
       if (this.version === 5 && typeof err.code === 'number' && REFUSED_PROTOCOL.has(err.code)) {
@@ -255,7 +275,10 @@ export class MqttSession {
 
   private async onConnected(client: MqttClient): Promise<void> {
     const o = this.options;
-    this.failures = 0;
+    // The backoff is reset only once a connection has lasted (onClosed): one the broker keeps dropping
+    // right away must not be retried at the shortest delay for ever.
+    this.connectedAt = performance.now();
+    this.takenOver = false;
     this.lastConnectError = undefined;
     this.connects++;
     o.log.info({ event: 'mqtt-connected', url: redactUrl(o.url), protocolVersion: this.version, reconnects: this.connects - 1 }, 'MQTT connected');
@@ -280,18 +303,41 @@ export class MqttSession {
 
   private onClosed(client: MqttClient): void {
     if (this.stopping || client !== this.client) return;
+    const wasConnected = this.connectedAt > 0;
+    const lived = wasConnected ? performance.now() - this.connectedAt : 0;
+    this.connectedAt = 0;
     client.removeAllListeners();
     // Keep an error listener: a late socket error on a dropped client must not crash the process.
     client.on('error', () => {});
-    const delay = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** this.failures);
+    const o = this.options;
+    if (wasConnected && lived >= stableAfterMs(o)) this.failures = 0;
+    const delay = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** this.failures);
     this.failures++;
-    this.options.log.warn({ event: 'mqtt-disconnected', retryMs: delay }, 'MQTT disconnected; retrying');
+    this.noticeTakeover(wasConnected && lived < stableAfterMs(o) && this.lastConnectError === undefined);
+    o.log.warn({ event: 'mqtt-disconnected', retryMs: delay }, 'MQTT disconnected; retrying');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       client.end(true);
       if (this.held) this.reconnectDue = true;
       else this.open();
     }, delay);
+  }
+
+  /**
+   * Says plainly when another client with this client id keeps taking the connection: the broker said
+   * so (MQTT v5), or connections it accepted were dropped soon after, without an error, several times in
+   * a row. Not while held: a reload's new session taking the id over is expected.
+   */
+  private noticeTakeover(droppedSoon: boolean): void {
+    const said = this.takenOver;
+    this.takenOver = false;
+    this.shortDrops = droppedSoon ? this.shortDrops + 1 : 0;
+    if (this.held || (!said && this.shortDrops < TAKEOVER_STREAK)) return;
+    const o = this.options;
+    o.log.error(
+      { event: 'mqtt-client-id-conflict', clientId: o.clientId, url: redactUrl(o.url), drops: this.shortDrops },
+      `another MQTT client with the client id "${o.clientId}" is connected to ${redactUrl(o.url)}: the broker keeps handing the connection from one to the other (${this.shortDrops} times in a row). Give each appliance its own node name or mqtt.clientId.`,
+    );
   }
 
   private send(message: OutgoingMessage): void {
