@@ -89,7 +89,7 @@ describe('daemon end to end with the real pipeline', () => {
       }
       for (const [camera, [, reason]] of Object.entries(bad)) {
         const error = JSON.parse((await observer.next((s) => s.topic === topics.error(camera), 60_000)).payload.toString());
-        assert.match(error.error, reason, camera);
+        assert.match(error.reason, reason, camera);
       }
       assert.equal(daemon.cameraTotals('huge')!.errors, 1);
     } finally {

@@ -90,7 +90,7 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     for (const [payload] of bad) await observer.client.publishAsync(frameTopic('a'), payload);
     await observer.client.publishAsync(frameTopic('b'), fakeJpeg(5));
     await until(() => observer.seen.filter((s) => s.topic === topics.error('a')).length === bad.length, 'every error event');
-    const errors = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).error as string);
+    const errors = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).reason as string);
     for (const [i, [, reason]] of bad.entries()) assert.match(errors[i]!, reason);
     assert.equal(json(await observer.next((s) => s.topic === topics.result('b'))).top[0].index, 5);
     // Camera a still works after all that.

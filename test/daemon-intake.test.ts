@@ -58,6 +58,24 @@ describe('frame intake', () => {
     assert.match(reason(() => parseFrame('cam', msg(JPEG, { userProperties: { sequence: '-1' } }), limits)), /sequence "-1" is not a non-negative integer/);
     assert.match(reason(() => parseFrame('cam', msg(JPEG, { userProperties: { timestamp: 'yesterday' } }), limits)), /timestamp "yesterday"/);
   });
+
+  it('says a JSON image is invalid base64, naming the first bad character, rather than "not a JPEG"', () => {
+    const b64 = JPEG.toString('base64');
+    assert.match(reason(() => parseFrame('cam', msg(JSON.stringify({ image: `${b64.slice(0, 4)}ž${b64.slice(4)}` })), limits)), /"image" is not valid base64: "ž" \(U\+017E\) at character 5/);
+    assert.match(reason(() => parseFrame('cam', msg(JSON.stringify({ image: `${b64}A` })), limits)), /not valid base64: \d+ characters cannot be whole bytes/);
+    // Line breaks (MIME), the URL-safe alphabet, missing padding and a data: URL prefix are all fine.
+    const urlSafe = PNG.toString('base64url');
+    for (const image of [`${b64.slice(0, 4)}\n${b64.slice(4)}`, urlSafe, `data:image/jpeg;base64,${b64}`])
+      assert.ok(parseFrame('cam', msg(JSON.stringify({ image })), limits).image.length > 0, image);
+  });
+
+  it('keeps the sequence the sender gave on a refused frame', () => {
+    const refused = (f: () => unknown) => assert.throws(f, (err: unknown) => err instanceof BadFrameError && err.sequence === 9);
+    refused(() => parseFrame('cam', msg(JSON.stringify({ image: '@@@@', sequence: 9 })), limits));
+    refused(() => parseFrame('cam', msg(JSON.stringify({ sequence: 9 })), limits));
+    refused(() => parseFrame('cam', msg('not an image', { userProperties: { sequence: '9' } }), limits));
+    assert.throws(() => parseFrame('cam', msg('not an image'), limits), (err: unknown) => err instanceof BadFrameError && err.sequence === undefined);
+  });
 });
 
 describe('latest-wins slot', () => {

@@ -8,12 +8,13 @@ import { Daemon } from '../src/daemon/daemon.js';
 import { createLogger } from '../src/daemon/logger.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
-import { FakeClassifier } from './helpers/fake-classifier.js';
+import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { until } from './helpers/fault-tools.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
-import { Observer } from './helpers/mqtt-observer.js';
+import { Observer, type Seen } from './helpers/mqtt-observer.js';
 
 const log = createLogger({ level: 'silent' });
+const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 
 describe('daemon reports', () => {
   const scratch = brokerAndScratchDir('coral-pipe-reports-');
@@ -46,5 +47,26 @@ describe('daemon reports', () => {
     await until(() => stats() >= before + 3, () => `3 stats messages during ${reloads} reloads`, 30_000);
     await reloading;
     assert.ok(reloads > 3, `only ${reloads} reloads: the test did not reload more often than the interval`);
+  });
+
+  it('gives every error event the same fields: camera, the sequence the frame had, reason', async (t) => {
+    const { daemon, observer, topics, node } = await start('');
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    const frames = `rp/${node}/a`;
+    // Refused on arrival (bad base64, sequence in the JSON; not an image, sequence as a user property),
+    // and refused by the classifier (sequence given, and numbered by the daemon).
+    await observer.client.publishAsync(frames, JSON.stringify({ image: 'not base64!', sequence: 5 }));
+    await observer.client.publishAsync(frames, 'hello', { properties: { userProperties: { sequence: '6' } } });
+    await observer.client.publishAsync(frames, fakeJpeg(1, 'BROKEN'), { properties: { userProperties: { sequence: '7' } } });
+    const errors = () => observer.seen.filter((s) => s.topic === topics.error('a')).map(json);
+    await until(() => errors().length === 3, 'three error events');
+    await observer.client.publishAsync(frames, fakeJpeg(2, 'BROKEN'));
+    await until(() => errors().length === 4, 'the fourth error event');
+    const got = errors();
+    for (const e of got) assert.deepEqual(Object.keys(e).sort(), ['camera', 'reason', 'sequence', 'time'], JSON.stringify(e));
+    assert.deepEqual(got.map((e) => [e.camera, e.sequence]), [['a', 5], ['a', 6], ['a', 7], ['a', 1]]);
+    assert.match(got[0]!.reason, /"image" is not valid base64: "!" \(U\+0021\) at character 11/);
+    assert.match(got[1]!.reason, /not a JPEG or PNG/);
+    assert.match(got[2]!.reason, /truncated JPEG/);
   });
 });

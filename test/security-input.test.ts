@@ -137,7 +137,7 @@ describe('daemon: what a publisher can make it do', () => {
     // Only two frames reached the classifier, each as exactly the bytes in the message.
     assert.deepEqual(classifier.seen.map((s) => s.image), [Buffer.from(jpegLookingPath, 'base64'), small.subarray(0, 64)]);
     assert.equal(daemon.cameraTotals('a')!.errors, payloads.length - 1);
-    const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).error as string);
+    const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).reason as string);
     for (const r of reasons) assert.match(r, /not a JPEG or PNG|no "image" field/);
     assert.equal(existsSync(replyFile), false);
   });
@@ -148,7 +148,7 @@ describe('daemon: what a publisher can make it do', () => {
     for (const responseTopic of HOSTILE_RESPONSE_TOPICS) await observer.client.publishAsync(frameTopic, JPEG, { properties: { responseTopic } });
     await observer.client.publishAsync(frameTopic, Buffer.concat([JPEG, Buffer.from([7])]), { properties: { responseTopic: `${scratch.dir}/ok` } });
     assert.equal(json(await observer.next((s) => s.topic === `${scratch.dir}/ok`)).top[0].index, 7);
-    const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).error as string);
+    const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).reason as string);
     assert.equal(reasons.length, HOSTILE_RESPONSE_TOPICS.length);
     for (const r of reasons) assert.match(r, /response topic .* is not one to publish to/);
     assert.equal(daemon.mqttStats().reconnects, 0);

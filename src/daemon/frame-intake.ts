@@ -21,11 +21,15 @@ export interface Frame {
   readonly correlationData?: Buffer;
 }
 
-/** A payload that is not a usable frame; `reason` says why in a few words for logs and error events. */
+/**
+ * A payload that is not a usable frame; `reason` says why in a few words for logs and error events,
+ * `sequence` is the frame's own number when it gave one before the problem was found.
+ */
 export class BadFrameError extends Error {
   constructor(
     readonly camera: string,
     readonly reason: string,
+    readonly sequence?: number,
   ) {
     super(`camera ${camera}: ${reason}`);
     this.name = 'BadFrameError';
@@ -61,6 +65,32 @@ function timestampOf(camera: string, value: unknown): number | undefined {
   return ms;
 }
 
+/** A browser's `data:image/jpeg;base64,` prefix, which senders often leave on. */
+const DATA_URL = /^data:[\w.+-]+\/[\w.+-]+;base64,/;
+/** Base64 in either alphabet (standard or URL-safe), line breaks and padding optional: what Node decodes. */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * Decodes the JSON `image` field. Node's decoder skips characters that are not base64 and decodes the
+ * rest, so garbage would surface later as "not a JPEG"; this names the first bad character instead,
+ * counted in the field as sent.
+ */
+function decodeBase64(camera: string, text: string): Buffer {
+  const rest = text.replace(DATA_URL, '');
+  const body = rest.replace(/\s+/g, '');
+  if (!BASE64.test(body)) {
+    const at = rest.search(/[^\sA-Za-z0-9+/_=-]/);
+    const code = at < 0 ? 0 : rest.codePointAt(at)!;
+    const where = at < 0
+      ? 'padding "=" before the end'
+      : `${JSON.stringify(String.fromCodePoint(code))} (U+${code.toString(16).toUpperCase().padStart(4, '0')}) at character ${text.length - rest.length + at + 1}`;
+    throw new BadFrameError(camera, `"image" is not valid base64: ${where}`);
+  }
+  const digits = body.replace(/=+$/, '').length;
+  if (digits % 4 === 1) throw new BadFrameError(camera, `"image" is not valid base64: ${digits} characters cannot be whole bytes (truncated?)`);
+  return Buffer.from(body, 'base64');
+}
+
 function isJson(message: IncomingMessage): boolean {
   const type = message.properties.contentType;
   if (type !== undefined) return /^application\/(.+\+)?json\b/i.test(type);
@@ -80,8 +110,21 @@ export interface IntakeLimits {
   readonly maxPayloadBytes: number;
 }
 
-/** Parses one message for `camera`; throws BadFrameError for anything that is not a usable frame. */
+/**
+ * Parses one message for `camera`; throws BadFrameError for anything that is not a usable frame,
+ * carrying the frame's sequence when the sender gave one that could be read.
+ */
 export function parseFrame(camera: string, message: IncomingMessage, limits: IntakeLimits, now = performance.now()): Frame {
+  let sequence: number | undefined;
+  try {
+    return parseFields(camera, message, limits, now, (n) => (sequence = n));
+  } catch (err) {
+    if (err instanceof BadFrameError && sequence !== undefined) throw new BadFrameError(camera, err.reason, sequence);
+    throw err;
+  }
+}
+
+function parseFields(camera: string, message: IncomingMessage, limits: IntakeLimits, now: number, sequenced: (n: number | undefined) => void): Frame {
   const { payload, properties } = message;
   if (payload.length > limits.maxPayloadBytes)
     throw new BadFrameError(camera, `payload of ${payload.length} bytes is over limits.maxPayloadBytes (${limits.maxPayloadBytes})`);
@@ -91,6 +134,7 @@ export function parseFrame(camera: string, message: IncomingMessage, limits: Int
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   let image: Buffer;
   let sequence = integer(camera, 'sequence', first(user.sequence));
+  sequenced(sequence);
   let timestamp = timestampOf(camera, first(user.timestamp));
   if (payload.length > 0 && isJson(message)) {
     let body: unknown;
@@ -99,12 +143,12 @@ export function parseFrame(camera: string, message: IncomingMessage, limits: Int
     } catch (err) {
       throw new BadFrameError(camera, `JSON payload does not parse: ${(err as Error).message}`);
     }
-    const fields = body as Record<string, unknown> | null;
-    if (typeof fields !== 'object' || fields === null || typeof fields.image !== 'string')
-      throw new BadFrameError(camera, 'JSON payload has no "image" field holding a base64 string');
-    image = Buffer.from(fields.image, 'base64');
+    const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     sequence = integer(camera, 'sequence', fields.sequence) ?? sequence;
+    sequenced(sequence);
     timestamp = timestampOf(camera, fields.timestamp) ?? timestamp;
+    if (typeof fields.image !== 'string') throw new BadFrameError(camera, 'JSON payload has no "image" field holding a base64 string');
+    image = decodeBase64(camera, fields.image);
     checkImage(camera, image, limits.maxPayloadBytes, 'base64 "image"');
   } else {
     image = payload;

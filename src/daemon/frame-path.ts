@@ -46,8 +46,9 @@ export class FramePath {
       cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
       this.pump();
     } catch (err) {
-      const reason = err instanceof BadFrameError ? err.reason : String((err as Error).message ?? err);
-      this.replies.refused(cam, reason, message.properties.responseTopic, message.properties.correlationData);
+      const bad = err instanceof BadFrameError ? err : undefined;
+      const reason = bad?.reason ?? String((err as Error).message ?? err);
+      this.replies.refused(cam, reason, message.properties.responseTopic, message.properties.correlationData, bad?.sequence);
     }
   }
 

@@ -45,7 +45,8 @@ export class FrameReplies {
   /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
   refused(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
     cam.totals.errors++;
-    const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), error: reason, time: new Date().toISOString() });
+    // The same fields as the log line below: camera, the frame's sequence when it had one, reason.
+    const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), reason, time: new Date().toISOString() });
     this.publish(this.connection().topics.error(cam.id), payload, sequence, {
       ...(responseTopic !== undefined && { responseTopic }),
       ...(correlationData !== undefined && { correlationData }),
@@ -57,7 +58,7 @@ export class FrameReplies {
     }
     // Segment and device tell journald users which accelerator misbehaves.
     const where = err instanceof SegmentInvokeError || err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
-    this.log.warn({ event: 'bad-frame', camera: cam.id, ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
+    this.log.warn({ event: 'bad-frame', camera: cam.id, ...(sequence !== undefined && { sequence }), ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
     cam.lastErrorLog = now;
     cam.suppressedErrors = 0;
   }
