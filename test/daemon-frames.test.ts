@@ -170,7 +170,8 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
       send: () => {},
     };
     const { topics, observer, daemon, frameTopic } = await setup(t, 'statsIntervalSeconds: 1\n', '', classifier, notifier);
-    assert.match(pings[0]!, /^READY 2 devices, model fake in 2 segments, 0 fps, 0% dropped$/);
+    assert.match(pings[0]!, /^STATUS pipeline built; connecting to the MQTT broker at mqtt:/);
+    assert.match(pings[1]!, /^READY 2 devices, model fake in 2 segments, 0 fps, 0% dropped$/);
     await until(() => pings.includes('WATCHDOG'), 'an idle watchdog ping');
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
     const stats = json(await observer.next((s) => s.topic === topics.stats));
