@@ -189,6 +189,11 @@ test('replicas take items in turn and order is kept', async () => {
   const middle = runner.stats().segments[1]!;
   assert.deepEqual(middle.devices, ['pt:1a', 'pt:1b', 'pt:1c']);
   assert.equal(middle.count, 30);
+  // Each replica's share, for per-device stats: every one took items, and the shares add up.
+  assert.deepEqual(middle.executors.map((e) => e.device), middle.devices);
+  assert.ok(middle.executors.every((e) => e.count > 0 && e.busyMsTotal > 0 && e.failures === 0), JSON.stringify(middle.executors));
+  assert.equal(middle.executors.reduce((n, e) => n + e.count, 0), 30);
+  assert.ok(Math.abs(middle.executors.reduce((n, e) => n + e.busyMsTotal, 0) - middle.busyMsTotal) < 1e-6);
 });
 
 test('waiting consumers get items in order when replicas finish out of order against a full output queue', async () => {

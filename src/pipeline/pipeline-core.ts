@@ -175,6 +175,8 @@ export class PipelineCore {
     if (!item) return;
     stage.count++;
     stage.busyMs += busyMs;
+    slot.count++;
+    slot.busyMs += busyMs;
     const next = this.stages[stage.index + 1];
     if (slot.blocked.length > 0) slot.blocked.push(item);
     else if (next) {
@@ -194,6 +196,7 @@ export class PipelineCore {
     const item = settle(stage, slot, seq);
     if (!item) return;
     stage.failures++;
+    slot.failures++;
     item.error = new SegmentInvokeError(stage.label, slot.executor.device, error);
     this.slabs.release(item.slab!);
     item.slab = undefined;

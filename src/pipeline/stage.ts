@@ -24,6 +24,10 @@ export interface Slot {
   startedAt: number;
   /** Finished items the next queue had no room for: the slot takes no work until they move on. */
   readonly blocked: Item[];
+  /** This executor's share of the stage's counters. */
+  count: number;
+  failures: number;
+  busyMs: number;
 }
 
 export interface Stage {
@@ -46,7 +50,7 @@ export function newStage(index: number, segment: ResolvedSegment, executors: rea
     index,
     name: segment.name,
     label: stageLabel(index, segment),
-    slots: executors.map((executor) => ({ executor, running: [], startedAt: 0, blocked: [] })),
+    slots: executors.map((executor) => ({ executor, running: [], startedAt: 0, blocked: [], count: 0, failures: 0, busyMs: 0 })),
     queue: [],
     queueMax: 0,
     count: 0,
@@ -89,6 +93,7 @@ export function segmentStats(stage: Stage): SegmentStats {
   return {
     name: stage.name,
     devices: stage.slots.map((slot) => slot.executor.device),
+    executors: stage.slots.map((slot) => ({ device: slot.executor.device, count: slot.count, failures: slot.failures, busyMsTotal: slot.busyMs })),
     count: stage.count,
     failures: stage.failures,
     busyMsTotal: stage.busyMs,

@@ -20,9 +20,19 @@ export class RecentSamples {
   }
 }
 
+/** One executor (replica) of a segment: its share of the segment's counts and engine time. */
+export interface ExecutorStats {
+  readonly device: string;
+  readonly count: number;
+  readonly failures: number;
+  readonly busyMsTotal: number;
+}
+
 export interface SegmentStats {
   readonly name: string;
   readonly devices: readonly string[];
+  /** Per executor, in the order of `devices`. */
+  readonly executors: readonly ExecutorStats[];
   /** Inferences that completed, and those that failed. */
   readonly count: number;
   readonly failures: number;
