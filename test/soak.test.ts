@@ -75,11 +75,18 @@ describe('soak', () => {
 
     // Counted and let go as they arrive: hours of results must not pile up in this process.
     const carried = { results: 0, errors: 0, stats: 0 };
-    let lastStats: { cameras: Record<string, { droppedFps: number; errors: number }> } | undefined;
+    const started = performance.now();
+    type Stats = { cameras: Record<string, { droppedFps: number; errors: number }>; memory: Record<string, number> };
+    let lastStats: Stats | undefined;
+    const memory: { s: number; split: Record<string, number> }[] = [];
     observer.client.on('message', (topic, payload) => {
       if (CAMERAS.some((c) => topic === topics.result(c))) carried.results++;
       else if (CAMERAS.some((c) => topic === topics.error(c))) carried.errors++;
-      else if (topic === topics.stats) (carried.stats++, (lastStats = JSON.parse(payload.toString())));
+      else if (topic === topics.stats) {
+        carried.stats++;
+        lastStats = JSON.parse(payload.toString()) as Stats;
+        memory.push({ s: Math.round((performance.now() - started) / 1000), split: lastStats.memory });
+      }
       observer.seen.length = 0;
     });
     let published = 0;
@@ -89,7 +96,6 @@ describe('soak', () => {
     }, 1000 / FPS);
     t.after(() => clearInterval(publisher));
 
-    const started = performance.now();
     const samples: { s: number; rss: number }[] = [];
     while (performance.now() - started < SECONDS * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -105,6 +111,7 @@ describe('soak', () => {
     const peak = Math.max(...samples.map((x) => x.rss));
     console.log(`soak: ${SECONDS} s, ${published} frames offered, ${carried.results} answered (${(carried.results / SECONDS).toFixed(1)}/s), ${carried.errors} error events`);
     console.log(`soak RSS (MiB, medians of 5 s): after warm-up (${WARM_UP_SECONDS} s) ${warm}, end ${end}, peak ${peak}; every 10 s: ${samples.filter((x) => x.s % 10 === 0).map((x) => x.rss).join(' ')}`);
+    for (const m of memory) console.log(`soak memory at ${m.s} s (MiB): ${JSON.stringify(m.split)}`);
 
     const stopped = observer.nextText(topics.availability, 'stopped');
     child.kill('SIGTERM');

@@ -96,11 +96,23 @@ export class StatusReports {
       cameras: perCamera,
       inFlight,
       pipeline,
+      memory: memoryMiB(),
       mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },
     };
     session.publish({ topic: topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
     return { fps, droppedFps };
   }
+}
+
+/**
+ * The process's memory by kind, in MiB, so that growth on a long-running appliance can be told apart:
+ * JavaScript objects (heap), buffers outside it (frames, tensors, WebAssembly memories count as
+ * arrayBuffers) and native memory (libvips, the addon), which only shows in rss.
+ */
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+  return { rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) };
 }
 
 /** The systemd STATUS line: `3 devices, model X in 3 segments, 41 fps, 0.4% dropped`. */
