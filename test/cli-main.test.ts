@@ -39,6 +39,36 @@ describe('coral-pipe', () => {
     assert.match(stderr, /unknown command "segmnt"/);
   });
 
+  it('exits 2 naming an unknown command asked for help on', async () => {
+    const { code, stdout, stderr } = await runCli('help', 'nosuch');
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /unknown command "nosuch"/);
+  });
+
+  it('lists the commands for --help, -h and `help -h`, with exit 0', async () => {
+    const list = await runCli('help');
+    for (const args of [['--help'], ['-h'], ['help', '-h']]) {
+      assert.deepEqual(await runCli(...args), list, args.join(' '));
+    }
+  });
+
+  it("answers --help and -h after any command with that command's help, as `help COMMAND` does, exit 0", async () => {
+    for (const name of (await listedCommands()).keys()) {
+      const help = await runCli('help', name);
+      assert.equal(help.code, 0, name);
+      assert.match(help.stdout, new RegExp(`^usage: coral-pipe ${name}`, 'm'), name);
+      for (const flag of ['--help', '-h']) assert.deepEqual(await runCli(name, flag), help, `${name} ${flag}`);
+    }
+    // Among other arguments too: help, not a daemon that starts (or fails on the missing file).
+    assert.deepEqual(await runCli('daemon', '--config', 'no-such.yaml', '-h'), await runCli('help', 'daemon'));
+  });
+
+  it('prints the package version for --version and -V', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) assert.deepEqual(await runCli(flag), { code: 0, stdout: `${version}\n`, stderr: '' }, flag);
+  });
+
   it('treats an unknown option as a usage error (exit 2, the option and the usage line) for every command', async () => {
     for (const name of (await listedCommands()).keys()) {
       const { code, stderr } = await runCli(name, '--no-such-option');

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { packageVersion } from '../package-version.js';
 
 /** Every sub-command, loaded on demand so that `coral-pipe inspect` does not load MQTT or LiteRT. */
 const commands: Record<string, () => Promise<Command>> = {
@@ -21,7 +22,21 @@ async function printHelp(): Promise<void> {
   for (const [name, load] of Object.entries(commands)) {
     process.stdout.write(`  ${name.padEnd(width)}  ${(await load()).summary}\n`);
   }
-  process.stdout.write('\n`coral-pipe help COMMAND` shows the options of one command.\n');
+  process.stdout.write('\n`coral-pipe help COMMAND` (or `coral-pipe COMMAND --help`) shows the options of one command;\n' +
+    '`coral-pipe --version` (or -V) prints the version.\n');
+}
+
+const HELP_FLAGS = ['--help', '-h'];
+const VERSION_FLAGS = ['--version', '-V'];
+
+function printCommandHelp(command: Command): number {
+  process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
+  return 0;
+}
+
+function unknownCommand(name: string): number {
+  process.stderr.write(`coral-pipe: unknown command "${name}"; run \`coral-pipe help\` for the list\n`);
+  return 2;
 }
 
 /** node:util parseArgs's errors (unknown option, missing value): the user's arguments, not a failure. */
@@ -36,26 +51,28 @@ function describe(err: unknown): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === undefined || HELP_FLAGS.includes(name)) {
     await printHelp();
     return name === undefined ? 2 : 0;
   }
+  if (VERSION_FLAGS.includes(name)) {
+    process.stdout.write(`${packageVersion() ?? 'unknown'}\n`);
+    return 0;
+  }
   if (name === 'help') {
-    const load = rest[0] === undefined ? undefined : commands[rest[0]];
-    if (!load) {
+    const topic = rest[0];
+    if (topic === undefined || HELP_FLAGS.includes(topic)) {
       await printHelp();
       return 0;
     }
-    const command = await load();
-    process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
-    return 0;
+    const load = commands[topic];
+    return load ? printCommandHelp(await load()) : unknownCommand(topic);
   }
   const load = commands[name];
-  if (!load) {
-    process.stderr.write(`coral-pipe: unknown command "${name}"; run \`coral-pipe help\` for the list\n`);
-    return 2;
-  }
+  if (!load) return unknownCommand(name);
   const command = await load();
+  // Here, once for every command: `coral-pipe daemon --config x.yaml --help` shows help, never runs.
+  if (rest.some((arg) => HELP_FLAGS.includes(arg))) return printCommandHelp(command);
   try {
     return await command.run(rest);
   } catch (err) {

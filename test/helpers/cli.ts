@@ -1,5 +1,5 @@
-/** Runs the built `coral-pipe` CLI as a user would, in a child process. */
-import { execFile } from 'node:child_process';
+/** Runs the built `coral-pipe` CLI (or another program) as a user would, in a child process. */
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,12 +14,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(...args: string[]): Promise<CliResult> {
+/** Runs `file` to its end; a non-zero exit is a result to assert on, not a throw. */
+export async function runProcess(file: string, args: readonly string[], options: ExecFileOptions = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliPath, ...args]);
+    const { stdout, stderr } = await promisify(execFile)(file, args, { ...options, encoding: 'utf8' });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+export async function runCli(...args: string[]): Promise<CliResult> {
+  return runProcess(process.execPath, [cliPath, ...args]);
 }
