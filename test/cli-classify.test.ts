@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { testDataPath } from '../src/testdata.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 
@@ -62,6 +65,8 @@ describe('coral-pipe classify', () => {
       [['--model', '/nonexistent/m.tflite', '--labels', labels(), image('cat.png')], /cannot read model file \/nonexistent\/m\.tflite: no such file/],
       [['--model', model(), '--labels', '/nonexistent/l.txt', image('cat.png')], /cannot read labels file \/nonexistent\/l\.txt/],
       [['--model', model(), '--labels', labels(), labels()], /imagenet_labels\.txt: cannot decode/],
+      [['--model', testDataPath('models/deeplabv3_mnv2_dm05_pascal_quant.tflite'), '--labels', testDataPath('labels/pascal_voc_segmentation_labels.txt'), image('cat.png')],
+        /deeplabv3_mnv2_dm05_pascal_quant\.tflite: output "ArgMax" has shape \[1, 513, 513\], not a vector of class scores/],
     ];
     for (const [args, message] of cases) {
       const r = await classify(...args);
@@ -71,6 +76,50 @@ describe('coral-pipe classify', () => {
       assert.match(lines[0]!, /^coral-pipe classify: /);
       assert.match(lines[0]!, message);
     }
+  });
+
+  describe('labels that do not fit the model\'s 1001 outputs', () => {
+    let dir: string;
+    /** A labels file in `dir` holding these lines of imagenet_labels.txt (1001 lines, background first). */
+    const labelsFile = async (name: string, pick: (lines: string[]) => string[]) => {
+      const file = path.join(dir, name);
+      await writeFile(file, `${pick((await readFile(labels(), 'utf8')).trimEnd().split('\n')).join('\n')}\n`);
+      return file;
+    };
+    before(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-labels-'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('refuses 965, 3 or 1003 of them with one line naming the file, the count and the count needed', async () => {
+      for (const [name, pick] of [
+        ['birds.txt', (l: string[]) => l.slice(0, 965)],
+        ['three.txt', (l: string[]) => l.slice(0, 3)],
+        ['extra.txt', (l: string[]) => [...l, 'x', 'y']],
+      ] as const) {
+        const file = await labelsFile(name, pick);
+        const r = await classify('--model', model(), '--labels', file, image('parrot.jpg'));
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stdout, '');
+        const count = name === 'birds.txt' ? 965 : name === 'three.txt' ? 3 : 1003;
+        assert.match(r.stderr, new RegExp(`^coral-pipe classify: LabelsError: ${file.replace(/\./g, '\\.')} has ${count} labels but the model's output has 1001 classes: give 1001 labels.*\n$`));
+      }
+    });
+
+    it('reads 1000 labels (no background) and 1002 (an extra background first) by the offset rule, with a note: parrot.jpg is still a macaw', async () => {
+      const [file, index, label] = REFERENCE.find(([f]) => f === 'parrot.jpg')!;
+      for (const [name, pick, note] of [
+        ['no-background.txt', (l: string[]) => l.slice(1), /has 1000 labels for 1001 outputs: .*output 0 is "background"/],
+        ['two-backgrounds.txt', (l: string[]) => ['background', ...l], /has 1002 labels for 1001 outputs: its first label "background" is not an output/],
+      ] as const) {
+        const r = await classify('--model', model(), '--labels', await labelsFile(name, pick), '--json', '--top-k', '1', image(file));
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`^note: .*${name.replace(/\./g, '\\.')} ${note.source}`));
+        const top = (JSON.parse(r.stdout) as JsonResult[])[0]!.classes[0]!;
+        assert.deepEqual([top.index, top.label], [index, label], name);
+      }
+    });
   });
 
   it('exits 2 with the usage on bad arguments', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configJsonSchemaText } from '../src/daemon/config-schema.js';
+import { isEdgeTpu } from '../src/devices/device.js';
+import { enumerateDevices } from '../src/devices/enumerate.js';
 import { testDataPath } from '../src/testdata.js';
 import { projectRoot as root, runCli, type CliResult } from './helpers/cli.js';
 
@@ -36,6 +38,60 @@ describe('coral-pipe check-config', () => {
       `${file}:5:14: mqtt.keepalive: expected number, got string "soon"`,
       `${file}:6:3: mqtt.qos: unknown key "qos"`,
     ]);
+  });
+
+  describe('checks the model as the daemon will: refuses one that cannot serve, at the config line naming it', () => {
+    /** Writes a config whose model (line 2) and labels (line 3) are these files; returns its path. */
+    const configFor = async (name: string, modelFile: string, labelsFile = testDataPath('labels/imagenet_labels.txt')) => {
+      const file = path.join(dir, `${name}.yaml`);
+      await writeFile(file, `model:\n  file: ${JSON.stringify(modelFile)}\n  labels: ${JSON.stringify(labelsFile)}\ncameras:\n  a: t\n`);
+      return file;
+    };
+    const refused = async (file: string, message: RegExp) => {
+      const r = await checkConfig(file);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, message);
+    };
+    const at = (file: string, line: number, field: string) => `^${file.replace(/[.]/g, '\\.')}:${line}:\\d+: ${field.replace(/[.[\]]/g, '\\$&')}: `;
+
+    it('a JPEG named .tflite: the path, and what is wrong with it', async () => {
+      const fake = path.join(dir, 'photo.tflite');
+      await copyFile(testDataPath('images/parrot.jpg'), fake);
+      const file = await configFor('jpeg', fake);
+      await refused(file, new RegExp(`${at(file, 2, 'model.file')}${fake.replace(/[.]/g, '\\.')}: invalid TFLite model at byte 4: file identifier is .*, expected "TFL3"$`));
+    });
+
+    it('an Edge TPU compiled model on this machine, which has no Edge TPU', async (t) => {
+      // The same enumeration check-config does; no machine of this project has one.
+      if ((await enumerateDevices()).devices.some(isEdgeTpu)) return t.skip('an Edge TPU is present here');
+      const model = testDataPath('models/mobilenet_v1_0.25_128_quant_edgetpu.tflite');
+      const file = await configFor('edgetpu', model);
+      await refused(file, new RegExp(`${at(file, 2, 'model.file')}.*_edgetpu\\.tflite holds custom op "edgetpu-custom-op" .*needs an Edge TPU.*0 usable Edge TPU`));
+    });
+
+    it('deeplab, whose output is a segmentation map, not class scores', async () => {
+      const file = await configFor('deeplab', testDataPath('models/deeplabv3_mnv2_dm05_pascal_quant.tflite'), testDataPath('labels/pascal_voc_segmentation_labels.txt'));
+      await refused(file, new RegExp(`${at(file, 2, 'model.file')}.*deeplabv3_mnv2_dm05_pascal_quant\\.tflite: cannot serve as an image classifier: output "ArgMax" has shape \\[1, 513, 513\\], not a vector`));
+    });
+
+    it('labels whose count does not fit the output', async () => {
+      const labels = path.join(dir, 'birds.txt');
+      await writeFile(labels, Array.from({ length: 965 }, (_, i) => `bird ${i}`).join('\n'));
+      const file = await configFor('birds', testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'), labels);
+      await refused(file, new RegExp(`${at(file, 3, 'model.labels')}${labels.replace(/[.]/g, '\\.')} has 965 labels but the model's output has 1001 classes`));
+    });
+
+    it('but accepts 1000 labels on 1001 outputs by the background rule, with a note saying so', async () => {
+      const labels = path.join(dir, 'imagenet-1000.txt');
+      await writeFile(labels, (await readFile(testDataPath('labels/imagenet_labels.txt'), 'utf8')).split('\n').slice(1).join('\n'));
+      const r = await checkConfig(await configFor('offset', testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'), labels));
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /: ok /);
+      assert.match(r.stderr, /^note: .*imagenet-1000\.txt has 1000 labels for 1001 outputs: .*output 0 is "background"[^\n]*\n$/);
+    });
   });
 
   it('exits 2 with usage on bad arguments', async () => {

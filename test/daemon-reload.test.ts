@@ -128,6 +128,45 @@ describe('config reload', () => {
     assert.equal(daemon.mqttStats().reconnects, 0);
   });
 
+  it('refuses a model that cannot serve at its config line (deeplab, a JPEG named .tflite, labels that do not fit); the old pipeline serves on', async (t) => {
+    n++;
+    const file = path.join(scratch.dir, `refuse${n}.yaml`);
+    const mobilenet = JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'));
+    await writeConfig(file, `model: {file: ${mobilenet}, labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}}`);
+    const config = await loadConfig(file);
+    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
+    const observer = await Observer.connect(scratch.broker.url, [topics.result('a')]);
+    const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    const image = await readFile(testDataPath('images/parrot.jpg'));
+    const answer = async (sequence: number) => {
+      await observer.client.publishAsync(`rl/${process.pid}/a`, image, { properties: { userProperties: { sequence: String(sequence) } } });
+      const result = json(await observer.next((s) => json(s).sequence === sequence, 60_000));
+      return [result.model.name, result.top[0].label];
+    };
+    assert.deepEqual(await answer(1), ['mobilenet_v2_1.0_224_quant', 'macaw']);
+
+    const jpeg = path.join(scratch.dir, 'photo.tflite');
+    await writeFile(jpeg, image);
+    const birds = path.join(scratch.dir, 'birds.txt');
+    await writeFile(birds, Array.from({ length: 965 }, (_, i) => `bird ${i}`).join('\n'));
+    const escape = (text: string) => text.replace(/[.[\]]/g, '\\$&');
+    const cases: [string, string, string][] = [
+      [`model: {file: ${JSON.stringify(testDataPath('models/deeplabv3_mnv2_dm05_pascal_quant.tflite'))}}`, 'model.file',
+        'deeplabv3_mnv2_dm05_pascal_quant\\.tflite: cannot serve as an image classifier: output "ArgMax" has shape \\[1, 513, 513\\], not a vector of class scores'],
+      [`model: {file: ${JSON.stringify(jpeg)}}`, 'model.file', `${escape(jpeg)}: invalid TFLite model at byte 4: file identifier is `],
+      [`model: {file: ${mobilenet}, labels: ${JSON.stringify(birds)}}`, 'model.labels', `${escape(birds)} has 965 labels but the model's output has 1001 classes`],
+    ];
+    for (const [model, field, message] of cases) {
+      await writeConfig(file, model);
+      const refused = await daemon.reloadFile();
+      assert.equal(refused.ok, false, model);
+      assert.equal(refused.errors!.length, 1, refused.errors!.join('\n'));
+      assert.match(refused.errors![0]!, new RegExp(`^${escape(file)}:3:\\d+: ${escape(field)}: .*${message}`));
+    }
+    assert.deepEqual(await answer(2), ['mobilenet_v2_1.0_224_quant', 'macaw']);
+  });
+
   it('notices edits of the watched config file, once per burst of writes', async () => {
     const file = path.join(scratch.dir, 'watched.yaml');
     await writeFile(file, 'a: 1\n');

@@ -12,16 +12,22 @@ export interface Classification {
   readonly raw: number;
 }
 
+/** How many classes an output of class scores has; RangeError when it is not a vector (e.g. a segmentation map). */
+export function classCount(spec: TensorSpec): number {
+  const classes = spec.shape.filter((d) => d !== 1);
+  if (classes.length > 1) {
+    throw new RangeError(`output "${spec.name}" has shape [${spec.shape.join(', ')}], not a vector of class scores`);
+  }
+  return classes[0] ?? 1;
+}
+
 /**
  * The `k` highest-scoring classes of `output` (a [1, N] or [N] tensor described by `spec`), best
  * first; equal scores keep the lower index first.
  */
 export function topK(output: TensorData, spec: TensorSpec, k: number, labels?: Labels): Classification[] {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
-  const classes = spec.shape.filter((d) => d !== 1);
-  if (classes.length > 1) {
-    throw new RangeError(`output "${spec.name}" has shape [${spec.shape.join(', ')}], not a vector of class scores`);
-  }
+  classCount(spec);
   const raw = Array.from(output as ArrayLike<number | bigint>, Number);
   const order = raw.map((_, i) => i).sort((a, b) => raw[b]! - raw[a]! || a - b);
   const { scale, zeroPoint } = spec.quantization ?? { scale: 1, zeroPoint: 0 };

@@ -24,7 +24,15 @@ export type DaemonConfig = Omit<ParsedConfig, 'node' | 'mqtt'> & {
   readonly secrets: ConfigSecrets;
   /** Absolute path of the file this came from. */
   readonly file: string;
+  /**
+   * Where the fields checked only once the files they name are read (model-check.ts) are written, by
+   * field path (`model.file`, `model.segmentFiles[1]`, `model.labels`, `devices`...), for their problems.
+   */
+  readonly places: Readonly<Record<string, ConfigPlace>>;
 };
+
+/** A problem's place: file, line, column and field path. */
+export type ConfigPlace = Omit<ConfigProblem, 'message'>;
 
 /** The host name as one topic level (a dotted FQDN is fine, spaces and wildcards are not). */
 export function defaultNodeName(): string {
@@ -75,6 +83,14 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
     problems.push({ file, ...lineOf(text, ['mqtt', 'tls']), path: 'mqtt.tls', message: 'cert and key go together: give both or neither' });
 
   if (problems.length > 0) throw new ConfigError(problems);
+  const located: (readonly PropertyKey[])[] = [
+    ['model', 'file'],
+    ['model', 'segments'],
+    ['model', 'segmentFiles'],
+    ...(m.segmentFiles ?? []).map((_, i) => ['model', 'segmentFiles', i]),
+    ['model', 'labels'],
+    ['devices'],
+  ];
   const node = parsed.node ?? defaultNodeName();
   return {
     ...parsed,
@@ -88,6 +104,7 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
       ...(key && { key }),
     },
     file: path.resolve(file),
+    places: Object.fromEntries(located.map((field) => [formatPath(field), { file, ...lineOf(text, field), path: formatPath(field) }])),
   };
 }
 

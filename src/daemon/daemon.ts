@@ -372,6 +372,8 @@ export class Daemon {
       try {
         built = await this.build(next);
       } catch (err) {
+        // A model that cannot serve is a config problem: each names its file:line like those above.
+        if (err instanceof ConfigError) return this.refuse(err.problems.map(formatProblem));
         return this.refuse([`new pipeline failed to build: ${(err as Error).message}`]);
       }
     }

@@ -4,11 +4,10 @@
  * thread) into the model's input tensor; top-k with labels from the output tensor.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
-import { readLabels, type Labels } from '../classify/labels.js';
+import type { Labels } from '../classify/labels.js';
 import { topK } from '../classify/top-k.js';
 import type { NamedTensors, TensorSpec } from '../devices/engine.js';
 import { ImageInputError, imageToTensor } from '../image/to-tensor.js';
@@ -21,26 +20,19 @@ import { runnerInput } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
 import type { BuildContext, Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
+import { classifierTensors, checkModel } from './model-check.js';
 import { queueDepthFor } from './queue-depth.js';
-
-/** The model in the config cannot be served (wrong kind of model, unsupported devices). */
-export class ClassifierBuildError extends Error {
-  override name = 'ClassifierBuildError';
-}
 
 interface Waiter {
   resolve(outputs: NamedTensors): void;
   reject(err: unknown): void;
 }
 
-/** The segments' bytes, and the bytes hashed to identify the model in results. */
-async function segmentSources(config: DaemonConfig): Promise<{ sources: Uint8Array[]; hashed: Buffer[] }> {
+/** The segments' bytes from the files `config.model` names (as checkModel read them), and the bytes hashed to identify the model in results. */
+async function segmentSources(config: DaemonConfig, files: readonly Buffer[]): Promise<{ sources: Uint8Array[]; hashed: readonly Buffer[] }> {
   const m = config.model;
-  if (m.segmentFiles !== undefined) {
-    const files = await Promise.all(m.segmentFiles.map((f) => readFile(f)));
-    return { sources: files.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)), hashed: files };
-  }
-  const bytes = await readFile(m.file!);
+  if (m.segmentFiles !== undefined) return { sources: files.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)), hashed: files };
+  const bytes = files[0]!;
   const whole = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = m.segments ?? 1;
   if (count === 1) return { sources: [whole], hashed: [bytes] };
@@ -106,9 +98,11 @@ class PipelineClassifier implements FrameClassifier {
     const outputs = await this.infer({ [this.input.name]: tensor });
     const inferred = performance.now();
     try {
+      // A class scored 0 (as published, rounded) was not seen at all, whatever scoreThreshold allows.
       const top = topK(outputs[this.output.name]!, this.output, this.config.topK, this.labels)
         .filter((c) => c.score >= this.config.scoreThreshold)
-        .map((c) => ({ index: c.index, label: c.label ?? `class ${c.index}`, score: Number(c.score.toFixed(4)) }));
+        .map((c) => ({ index: c.index, label: c.label ?? `class ${c.index}`, score: Number(c.score.toFixed(4)) }))
+        .filter((c) => c.score > 0);
       return { top, decodeMs: decoded - started, inferenceMs: inferred - decoded };
     } finally {
       this.runner.release(outputs);
@@ -192,6 +186,8 @@ export interface ServedModel {
   readonly name: string;
   readonly hash: string;
   readonly labels?: Labels;
+  /** How the labels file was fitted to the output when not one label per output (labels-fit.ts), logged at build. */
+  readonly labelsNote?: string;
   /** The Edge TPUs in use, for health in stats. */
   readonly edgeTpus?: readonly Device[];
 }
@@ -203,8 +199,7 @@ export interface ServedModel {
  */
 export async function classifierOverRunner(runner: PipelinedModelRunner, config: DaemonConfig, log: Logger, model: ServedModel): Promise<FrameClassifier> {
   try {
-    if (runner.inputs.length !== 1) throw new ClassifierBuildError(`the model takes ${runner.inputs.length} inputs; a classifier takes one image`);
-    if (runner.outputs.length < 1) throw new ClassifierBuildError('the model has no outputs');
+    const { input, output } = classifierTensors(runner.inputs, runner.outputs);
     const stats = runner.stats();
     const info: ClassifierInfo = {
       model: { name: model.name, hash: model.hash },
@@ -212,7 +207,9 @@ export async function classifierOverRunner(runner: PipelinedModelRunner, config:
       devices: stats.segments.map((s) => [...s.devices]),
     };
     log.info({ event: 'pipeline-built', model: model.name, segments: info.segments, devices: info.devices }, `pipeline built: ${model.name} in ${info.segments} segment(s)`);
-    return new PipelineClassifier(info, runner, runner.inputs[0]!, runner.outputs[0]!, model.labels, config, model.edgeTpus ?? []);
+    if (model.labels === undefined) log.warn({ event: 'no-labels', model: model.name }, 'no labels file set (model.labels): results will say "class N"');
+    if (model.labelsNote !== undefined) log.info({ event: 'labels-offset', model: model.name }, model.labelsNote);
+    return new PipelineClassifier(info, runner, input, output, model.labels, config, model.edgeTpus ?? []);
   } catch (err) {
     await runner.close();
     throw err;
@@ -220,10 +217,11 @@ export async function classifierOverRunner(runner: PipelinedModelRunner, config:
 }
 
 export const createPipelineClassifier: ClassifierFactory = async (config: DaemonConfig, log: Logger, context: BuildContext = {}) => {
-  const { sources, hashed } = await segmentSources(config);
+  // Before anything is built: a model that cannot serve is refused with its config line, and a reload keeps the old pipeline.
+  const checked = await checkModel(config, { devices: context.devices });
+  const { sources, hashed } = await segmentSources(config, checked.files);
   const hash = createHash('sha256');
   for (const b of hashed) hash.update(b);
-  const labels = config.model.labels === undefined ? undefined : await readLabels(config.model.labels);
   const input = await runnerInput(sources.map((model, i) => ({ name: `segment ${i}`, model })), config.devices, context);
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
@@ -235,7 +233,8 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
   return classifierOverRunner(runner, config, log, {
     name,
     hash: hash.digest('hex').slice(0, 16),
-    ...(labels && { labels }),
+    ...(checked.labels && { labels: checked.labels.labels }),
+    ...(checked.labels?.note !== undefined && { labelsNote: checked.labels.note }),
     edgeTpus: input.edgeTpus,
   });
 };

@@ -7,7 +7,7 @@ import { bytesOf, elementSize, viewAs } from './dtype.js';
 import { EngineError, type Engine, type NamedTensors, type TensorSpec } from './engine.js';
 import { loadLiteRtRuntime } from './litert/runtime.js';
 import { WasmModel } from './litert/wasm-model.js';
-import { customOperatorNames, readModel, type Model, type SubGraph } from '../model/index.js';
+import { customOperatorNames, EDGETPU_CUSTOM_OP, readModel, type Model, type SubGraph } from '../model/index.js';
 import { tensorSpec } from '../model/tensor-spec.js';
 import { checkNamedTensors, TensorInputError } from './tensor-check.js';
 
@@ -41,14 +41,8 @@ export interface CpuEngineOptions {
 export async function loadCpuEngine(bytes: Uint8Array, options: CpuEngineOptions = {}): Promise<Engine> {
   const device = options.device ?? 'cpu:0';
   const model = parse(bytes, device);
-  const custom = customOperatorNames(model);
-  if (custom.length > 0) {
-    const edgetpu = custom.includes('edgetpu-custom-op') ? ' (an Edge TPU-compiled model runs only on an Edge TPU)' : '';
-    throw new UnsupportedModelError(
-      `the model holds custom op ${custom.map((n) => `"${n}"`).join(', ')}, which the CPU engine cannot run${edgetpu}`,
-      device,
-    );
-  }
+  const refusal = cpuRefusal(model);
+  if (refusal !== undefined) throw new UnsupportedModelError(refusal, device);
   const litert = await loadLiteRtRuntime();
   let wasm: WasmModel;
   try {
@@ -64,6 +58,17 @@ export async function loadCpuEngine(bytes: Uint8Array, options: CpuEngineOptions
     await wasm.delete();
     throw err;
   }
+}
+
+/**
+ * Why the CPU engine cannot run `model`, as far as the graph tells without loading it: custom ops,
+ * which LiteRT has no kernels for (it "runs" an Edge TPU model without error and returns garbage).
+ */
+export function cpuRefusal(model: Model): string | undefined {
+  const custom = customOperatorNames(model);
+  if (custom.length === 0) return undefined;
+  const edgetpu = custom.includes(EDGETPU_CUSTOM_OP) ? ' (an Edge TPU-compiled model runs only on an Edge TPU)' : '';
+  return `the model holds custom op ${custom.map((n) => `"${n}"`).join(', ')}, which the CPU engine cannot run${edgetpu}`;
 }
 
 function parse(bytes: Uint8Array, device: string): Model {

@@ -43,6 +43,12 @@ export function imageSize(spec: TensorSpec): { height: number; width: number } {
   return { height: shape[0]!, width: shape[1]! };
 }
 
+/** Throws ImageInputError unless imageToTensor can fill `spec`, so a model is refused before frames arrive. */
+export function checkImageInput(spec: TensorSpec): void {
+  imageSize(spec);
+  converterFor(spec.dtype, spec.name);
+}
+
 export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, options: ImageToTensorOptions = {}): Promise<TensorData> {
   const { height, width } = imageSize(spec);
   const convert = converterFor(spec.dtype, spec.name);

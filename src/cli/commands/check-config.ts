@@ -4,11 +4,15 @@ import { UsageError } from '../command.js';
 import { ConfigError, formatProblem } from '../../daemon/config-error.js';
 import { loadConfig } from '../../daemon/config-load.js';
 import { configJsonSchemaText } from '../../daemon/config-schema.js';
+import { checkModel } from '../../daemon/model-check.js';
 
-/** Validates a daemon config without starting anything, for editors, CI and systemd's ExecStartPre=. */
+/**
+ * Validates a daemon config without starting anything, for editors, CI and systemd's ExecStartPre=: the
+ * fields, the files it names, and whether its model can serve on the devices present (model-check.ts).
+ */
 const checkConfig: Command = {
   name: 'check-config',
-  summary: 'Validate a daemon config file (YAML or JSON) without starting the daemon',
+  summary: 'Validate a daemon config file (YAML or JSON) and its model without starting the daemon',
   usage: 'coral-pipe check-config FILE\n       coral-pipe check-config --schema   (print the JSON Schema of the config)',
   async run(argv) {
     const { positionals, values } = parseArgs({
@@ -25,6 +29,9 @@ const checkConfig: Command = {
     const file = positionals[0]!;
     try {
       const config = await loadConfig(file);
+      // The model too, as the daemon will find it: a config that loads but cannot serve is not ok.
+      const { labels } = await checkModel(config);
+      if (labels?.note) process.stderr.write(`note: ${labels.note}\n`);
       const cameras = Object.keys(config.cameras).length;
       process.stdout.write(`${file}: ok (node ${config.node}, ${cameras} camera${cameras === 1 ? '' : 's'})\n`);
       return 0;

@@ -5,6 +5,8 @@ import { aboutFile, readInputFile } from '../cli-input.js';
 import { loadCpuEngine } from '../../devices/cpu-engine.js';
 import { imageToTensor } from '../../image/to-tensor.js';
 import { readLabels } from '../../classify/labels.js';
+import { fitLabels } from '../../classify/labels-fit.js';
+import { classifierTensors } from '../../daemon/model-check.js';
 import { topK, type Classification } from '../../classify/top-k.js';
 
 /** Classifies images with a whole model on the CPU: the reference a pipeline's output is checked against. */
@@ -29,16 +31,13 @@ const classify: Command = {
     const k = Number(values['top-k']);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top-k must be a positive integer, got "${values['top-k']}"`);
 
-    const labels = await readLabels(values.labels);
+    const labelsFile = await readLabels(values.labels);
     const modelBytes = await readInputFile(values.model, 'model');
     const engine = await aboutFile(values.model, () => loadCpuEngine(modelBytes));
     try {
-      const [input, output] = [engine.inputs[0], engine.outputs[0]];
-      if (engine.inputs.length !== 1 || engine.outputs.length !== 1 || !input || !output) {
-        throw new Error(
-          `${values.model} has ${engine.inputs.length} inputs and ${engine.outputs.length} outputs; a classifier has one of each`,
-        );
-      }
+      const { input, output, classes } = await aboutFile(values.model, () => classifierTensors(engine.inputs, engine.outputs));
+      const { labels, note } = fitLabels(labelsFile, classes, values.labels);
+      if (note !== undefined) process.stderr.write(`note: ${note}\n`);
       const results: { image: string; classes: Classification[] }[] = [];
       for (const image of positionals) {
         const tensor = await imageToTensor(await readInputFile(image, 'image'), input, { source: image });

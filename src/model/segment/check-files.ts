@@ -9,6 +9,7 @@ import path from 'node:path';
 import { analyzeChain, ChainError, type ChainAnalysis, type ChainSegment } from '../../pipeline/chain.js';
 import { ModelFormatError } from '../errors.js';
 import { readModel } from '../read-model.js';
+import type { Model } from '../types.js';
 import { parseSegmentFileName } from './naming.js';
 import { readSegmentInfo, type SegmentInfo } from './segment-info.js';
 import { modelTensorSpecs } from '../tensor-spec.js';
@@ -60,19 +61,27 @@ function positionOf(file: string, info: SegmentInfo | undefined): Position | und
 /** Reads the files, in pipeline order, and checks them; throws ChainError listing every problem. */
 export async function checkSegmentFiles(files: readonly string[]): Promise<SegmentFileCheck> {
   if (files.length === 0) throw new ChainError(['no segment files given']);
-  const segments: ChainSegment[] = [];
-  const positions: (Position | undefined)[] = [];
-  const modelOutputs = new Set<string>();
-  let carriesInfo = false;
+  const models: Model[] = [];
   for (const file of files) {
-    let model;
     try {
-      model = readModel(await readFile(file));
+      models.push(readModel(await readFile(file)));
     } catch (err) {
       // Say which file: the codec's error only knows the place inside it.
       if (err instanceof ModelFormatError) throw new ModelFormatError(err.problem, `${file}: ${err.where}`, { cause: err });
       throw err;
     }
+  }
+  return checkSegmentModels(files, models);
+}
+
+/** checkSegmentFiles for files already read: `models[i]` is parsed from `files[i]`. */
+export function checkSegmentModels(files: readonly string[], models: readonly Model[]): SegmentFileCheck {
+  const segments: ChainSegment[] = [];
+  const positions: (Position | undefined)[] = [];
+  const modelOutputs = new Set<string>();
+  let carriesInfo = false;
+  for (const [i, file] of files.entries()) {
+    const model = models[i]!;
     const info = readSegmentInfo(model);
     if (info) {
       carriesInfo = true;

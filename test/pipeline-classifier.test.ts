@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, formatProblem } from '../src/daemon/config-error.js';
+import { resolveConfig } from '../src/daemon/config-load.js';
+import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
+import { testDataPath } from '../src/testdata.js';
+import { memoryLog } from './helpers/fault-tools.js';
+
+describe('pipeline classifier (mobilenet_v2, 1001 outputs)', () => {
+  let dir: string;
+  let parrot: Buffer;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-classifier-'));
+    parrot = await readFile(testDataPath('images/parrot.jpg'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** A config for mobilenet_v2 with these extra lines under `model:` and at the top level. */
+  const config = (modelLines: string[], lines: string[] = []) =>
+    resolveConfig(['cameras: {a: t}', 'model:', `  file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}`, ...modelLines, ...lines, ''].join('\n'), path.join(dir, 'c.yaml'));
+
+  it('without labels: says so once at build, results say "class N", and no score of 0 goes out', async (t) => {
+    const { log, entries } = memoryLog();
+    const classifier = await createPipelineClassifier(await config([], ['topK: 1000']), log);
+    t.after(() => classifier.close());
+    for (let i = 0; i < 2; i++) {
+      const { top } = await classifier.classify(parrot);
+      assert.deepEqual(top[0], { index: 89, label: 'class 89', score: 0.9961 });
+      assert.ok(top.length < 1000, `${top.length} results: score-0 classes came through`);
+      assert.ok(top.every((c) => c.score > 0), JSON.stringify(top.filter((c) => c.score <= 0)));
+    }
+    const said = entries.filter((e) => e.event === 'no-labels');
+    assert.equal(said.length, 1);
+    assert.match(String(said[0]!.msg), /no labels file set .*"class N"/);
+  });
+
+  it('with 1000 labels (no background): logs the offset rule once, and parrot.jpg is a macaw', async (t) => {
+    const labels = path.join(dir, 'imagenet-1000.txt');
+    await writeFile(labels, (await readFile(testDataPath('labels/imagenet_labels.txt'), 'utf8')).split('\n').slice(1).join('\n'));
+    const { log, entries } = memoryLog();
+    const classifier = await createPipelineClassifier(await config([`  labels: ${JSON.stringify(labels)}`]), log);
+    t.after(() => classifier.close());
+    assert.deepEqual((await classifier.classify(parrot)).top[0], { index: 89, label: 'macaw', score: 0.9961 });
+    assert.deepEqual(entries.filter((e) => e.event === 'labels-offset').map((e) => e.msg), [
+      `${labels} has 1000 labels for 1001 outputs: read as leaving out the background class, output 0 is "background" and output i gets label i - 1`,
+    ]);
+    assert.equal(entries.filter((e) => e.event === 'no-labels').length, 0);
+  });
+
+  it('refuses labels that do not fit before building anything, at the config line of model.labels', async () => {
+    const labels = path.join(dir, 'three.txt');
+    await writeFile(labels, 'a\nb\nc\n');
+    await assert.rejects(createPipelineClassifier(await config([`  labels: ${JSON.stringify(labels)}`]), memoryLog().log), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map(formatProblem), [
+        `${path.join(dir, 'c.yaml')}:4:11: model.labels: ${labels} has 3 labels but the model's output has 1001 classes: give 1001 labels (or 1000 without the background class, or 1002 starting with "background")`,
+      ]);
+      return true;
+    });
+  });
+});
