@@ -36,6 +36,16 @@ describe('daemon start-up before the broker', () => {
     return { file, node, topics: topicsFor('su', node) };
   }
 
+  it('refuses to start on a model that cannot serve, naming the config line, exit 1', async () => {
+    const { file } = await config(`mqtt://127.0.0.1:${await freePort()}`);
+    const deeplab = testDataPath('models/deeplabv3_mnv2_dm05_pascal_quant.tflite');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/model: \{file: [^,]*, labels: [^}]*\}/, `model: {file: ${JSON.stringify(deeplab)}}`));
+    const d = spawnDaemon(file);
+    assert.equal(await d.exit, 1, d.output());
+    assert.match(d.output(), new RegExp(`${path.basename(file).replace('.', '\\.')}:3:\\d+: model\\.file: .*deeplab`));
+    assert.doesNotMatch(d.output(), /ConfigError/);
+  });
+
   it('stops cleanly on SIGTERM while the broker is unreachable', async () => {
     const { file } = await config(`mqtt://127.0.0.1:${await freePort()}`);
     const d = spawnDaemon(file);

@@ -100,7 +100,16 @@ export async function runService(options: ServiceOptions): Promise<number> {
     };
     const watcher = watchConfigFile(config.file, () => onChange('file changed'));
     try {
-      daemon = await startUp(config);
+      try {
+        daemon = await startUp(config);
+      } catch (err) {
+        // The model the config names cannot serve (found while building): a config error like the others.
+        if (!(err instanceof ConfigError)) throw err;
+        const errors = problemsOf(err);
+        log.error({ event: 'config', errors }, `cannot serve the config: ${errors[0]}`);
+        for (const line of errors) process.stderr.write(`${line}\n`);
+        return 1;
+      }
       if (daemon === undefined) {
         log.info({ event: 'stopped' }, 'daemon stopped');
         return 0;
