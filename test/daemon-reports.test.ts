@@ -49,6 +49,17 @@ describe('daemon reports', () => {
     assert.ok(reloads > 3, `only ${reloads} reloads: the test did not reload more often than the interval`);
   });
 
+  it('publishes the layout and a description of every device in status, and per-device figures in stats', async (t) => {
+    const { daemon, observer, topics } = await start('statsIntervalSeconds: 1');
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    const status = json(await observer.next((s) => s.topic === topics.status));
+    assert.deepEqual(status.layout, [{ devices: ['cpu:0'] }, { devices: ['cpu:1'] }]);
+    assert.deepEqual(status.devices, { 'cpu:0': { segment: 0, type: 'cpu' }, 'cpu:1': { segment: 1, type: 'cpu' } });
+    const stats = json(await observer.next((s) => s.topic === topics.stats));
+    assert.deepEqual(Object.keys(stats.memory).sort(), ['arrayBuffers', 'external', 'heapTotal', 'heapUsed', 'rss']);
+    assert.ok(stats.memory.rss > stats.memory.heapUsed);
+  });
+
   it('gives every error event the same fields: camera, the sequence the frame had, reason', async (t) => {
     const { daemon, observer, topics, node } = await start('');
     t.after(() => Promise.all([daemon.stop(), observer.close()]));

@@ -1,7 +1,7 @@
 // Enumeration against injected USB lists and a fake sysfs tree (no Coral on this machine).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cpuDevices } from '../src/devices/device.js';
+import { cpuDevices, describeDevice } from '../src/devices/device.js';
 import { enumerateDevices } from '../src/devices/enumerate.js';
 import { probePci } from '../src/devices/pci-probe.js';
 import { coralUsbDevices, fromUsbPackage, type UsbDeviceRecord } from '../src/devices/usb-probe.js';
@@ -38,6 +38,8 @@ describe('USB probe', () => {
     assert.match(slow!.health.problems[0]!, /USB 2 \(480 Mb\/s\).*USB 3 port/);
     assert.deepEqual(coralUsbDevices([ready3])[0]!.health.problems, []);
     assert.deepEqual(coralUsbDevices([bootloader])[0]!.health.problems, []);
+    // The daemon's status names the link speed and the port path.
+    assert.deepEqual(describeDevice(slow!), { type: 'usb', usbPath: slow!.usb!.sysfsPath, linkSpeed: 'high' });
   });
 
   test("reads the usb package's device fields", () => {
@@ -70,6 +72,8 @@ describe('PCIe probe', () => {
     assert.equal(a2!.state, 'unhealthy');
     assert.equal(a2!.pci?.nodePresent, false);
     assert.match(a2!.health.problems[0]!, /apex_2 is missing/);
+    // What the daemon's status says of it: where it is, not its changing health.
+    assert.deepEqual(describeDevice(a0!), { type: 'pci', node: `${fs.devRoot}/apex_0`, pciAddress: '0000:01:00.0' });
   });
 
   test('no apex class means no PCIe devices', async () => {

@@ -62,3 +62,37 @@ describe('pipeline classifier (mobilenet_v2, 1001 outputs)', () => {
     });
   });
 });
+
+describe('pipeline classifier: what it says about its layout and devices', () => {
+  it('names its strategy, the tensors each segment reads, writes and hands on, and per device its invokes and busy fraction', async (t) => {
+    const config = await resolveConfig(
+      ['cameras: {a: t}', 'model:', `  file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}`, '  segments: 2', 'devices: [cpu:0, cpu:1]', ''].join('\n'),
+      path.join(tmpdir(), 'c.yaml'),
+    );
+    const classifier = await createPipelineClassifier(config, memoryLog().log);
+    t.after(() => classifier.close());
+    const { info } = classifier;
+    assert.equal(info.strategy, 'params');
+    assert.deepEqual(info.devices, [['cpu:0'], ['cpu:1']]);
+    const [first, second] = info.layout!;
+    assert.deepEqual(first!.reads, ['input']);
+    // The cut: what the first segment hands on is what the second reads.
+    assert.ok(first!.handsOn.length > 0);
+    assert.deepEqual([...first!.handsOn].sort(), [...second!.reads].sort());
+    assert.deepEqual(second!.writes, ['MobilenetV2/Predictions/Softmax']);
+    assert.deepEqual(second!.handsOn, []);
+    assert.deepEqual(info.hardware, { 'cpu:0': { type: 'cpu' }, 'cpu:1': { type: 'cpu' } });
+
+    classifier.stats();
+    const parrot = await readFile(testDataPath('images/parrot.jpg'));
+    for (let i = 0; i < 3; i++) await classifier.classify(parrot);
+    const devices = classifier.stats().devices as Record<string, { segment: number; invokes: number; failures: number; busyFraction: number }>;
+    assert.deepEqual(Object.keys(devices), ['cpu:0', 'cpu:1']);
+    for (const [i, id] of ['cpu:0', 'cpu:1'].entries()) {
+      assert.equal(devices[id]!.segment, i);
+      assert.equal(devices[id]!.invokes, 3);
+      assert.equal(devices[id]!.failures, 0);
+      assert.ok(devices[id]!.busyFraction > 0 && devices[id]!.busyFraction <= 1, JSON.stringify(devices[id]));
+    }
+  });
+});

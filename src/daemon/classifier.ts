@@ -4,7 +4,7 @@
  * new one beside the old and closes the old once its frames are answered.
  */
 import type { Logger } from 'pino';
-import type { Device } from '../devices/device.js';
+import type { Device, DeviceDescription } from '../devices/device.js';
 import type { DaemonConfig } from './config-load.js';
 
 export interface Crop {
@@ -28,18 +28,35 @@ export interface Classification {
   readonly inferenceMs: number;
 }
 
+/** One segment as served: the tensors it reads and writes. */
+export interface SegmentLayout {
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+  /** Tensors alive after it runs, handed to the next segment: the cut after it (empty for the last). */
+  readonly handsOn: readonly string[];
+}
+
 export interface ClassifierInfo {
   readonly model: { readonly name: string; readonly hash: string };
   readonly segments: number;
   /** Device ids per segment (more than one = replicas). */
   readonly devices: readonly (readonly string[])[];
+  /** How the model was cut: by the daemon (`params`, `latency`), given as segment `files`, or `whole`. */
+  readonly strategy?: 'params' | 'latency' | 'files' | 'whole';
+  /** Per segment, in order. */
+  readonly layout?: readonly SegmentLayout[];
+  /** Per device id in `devices`. */
+  readonly hardware?: Readonly<Record<string, DeviceDescription>>;
 }
 
 export interface FrameClassifier {
   readonly info: ClassifierInfo;
   /** Rejects with a message that says what is wrong with the image or the pipeline. */
   classify(image: Buffer, crop?: Crop): Promise<Classification>;
-  /** Per-segment latency, queue depth and device health for the stats topic; JSON-serialisable. */
+  /**
+   * For the stats topic, JSON-serialisable: per-segment latency and queue depth, and per device (id)
+   * its invokes, failures, busy fraction since the last call and, for Edge TPUs, health.
+   */
   stats(): Record<string, unknown>;
   /** Waits for accepted frames, then frees the pipeline. */
   close(): Promise<void>;

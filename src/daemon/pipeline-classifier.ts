@@ -14,7 +14,7 @@ import { ImageInputError, imageToTensor } from '../image/to-tensor.js';
 import { readModel, writeModel } from '../model/index.js';
 import { segmentModel } from '../model/segment/index.js';
 import { engineTimer } from '../model/segment/engine-timer.js';
-import type { Device, DeviceHealth } from '../devices/device.js';
+import { describeDevice, deviceTypeOf, type Device, type DeviceHealth } from '../devices/device.js';
 import { probePci } from '../devices/pci-probe.js';
 import { runnerInput } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
@@ -56,6 +56,8 @@ class PipelineClassifier implements FrameClassifier {
 
   /** Health of the Edge TPUs in use (PCIe ones refreshed with every stats call, for temperature). */
   private readonly health = new Map<string, DeviceHealth>();
+  /** When stats() last ran and each device's engine time then: busy fractions are over the time between. */
+  private lastStats = { at: performance.now(), busyMs: new Map<string, number>() };
 
   constructor(
     readonly info: ClassifierInfo,
@@ -151,8 +153,21 @@ class PipelineClassifier implements FrameClassifier {
   stats(): Record<string, unknown> {
     const s = this.runner.stats();
     void this.refreshHealth();
+    const now = performance.now();
+    const elapsed = Math.max(now - this.lastStats.at, 1e-3);
+    const busyMs = new Map<string, number>();
+    const devices: Record<string, Record<string, unknown>> = {};
+    for (const [segment, seg] of s.segments.entries()) {
+      for (const e of seg.executors) {
+        busyMs.set(e.device, e.busyMsTotal);
+        const busy = (e.busyMsTotal - (this.lastStats.busyMs.get(e.device) ?? 0)) / elapsed;
+        const { problems, ...health } = this.health.get(e.device) ?? { problems: [] };
+        devices[e.device] = { segment, invokes: e.count, failures: e.failures, busyFraction: Number(Math.min(1, busy).toFixed(3)), ...health, ...(problems.length > 0 && { problems }) };
+      }
+    }
+    this.lastStats = { at: now, busyMs };
     return {
-      devices: Object.fromEntries(this.health),
+      devices,
       inFlight: s.inFlight,
       latencyMsP50: s.latencyMsP50,
       latencyMsP99: s.latencyMsP99,
@@ -181,6 +196,12 @@ class PipelineClassifier implements FrameClassifier {
   }
 }
 
+function strategyOf(config: DaemonConfig): NonNullable<ClassifierInfo['strategy']> {
+  const m = config.model;
+  if (m.segmentFiles !== undefined) return 'files';
+  return (m.segments ?? 1) === 1 ? 'whole' : (m.strategy ?? 'params');
+}
+
 /** What identifies the model in results and logs. */
 export interface ServedModel {
   readonly name: string;
@@ -205,6 +226,16 @@ export async function classifierOverRunner(runner: PipelinedModelRunner, config:
       model: { name: model.name, hash: model.hash },
       segments: stats.segments.length,
       devices: stats.segments.map((s) => [...s.devices]),
+      strategy: strategyOf(config),
+      layout: runner.chain.segments.map((seg, i, all) => ({
+        reads: seg.reads.map((r) => r.name),
+        writes: seg.writes,
+        handsOn: i < all.length - 1 ? seg.handsOn : [],
+      })),
+      hardware: Object.fromEntries(stats.segments.flatMap((s) => s.devices).map((id) => {
+        const tpu = model.edgeTpus?.find((d) => d.id === id);
+        return [id, tpu ? describeDevice(tpu) : { type: deviceTypeOf(id) }];
+      })),
     };
     log.info({ event: 'pipeline-built', model: model.name, segments: info.segments, devices: info.devices }, `pipeline built: ${model.name} in ${info.segments} segment(s)`);
     if (model.labels === undefined) log.warn({ event: 'no-labels', model: model.name }, 'no labels file set (model.labels): results will say "class N"');

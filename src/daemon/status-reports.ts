@@ -3,6 +3,7 @@
  * status (so a dashboard joining late sees the current state), and periodic per-camera stats; plus the
  * one-line summary systemd shows as STATUS.
  */
+import { deviceTypeOf } from '../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './cameras.js';
 import type { DaemonConfig } from './config-load.js';
@@ -58,7 +59,10 @@ export class StatusReports {
       since: this.startedAt.toISOString(),
       model: info.model,
       segments: info.segments,
-      devices: info.devices,
+      strategy: info.strategy ?? null,
+      // Per segment: its devices (replicas), the tensors it reads and writes, and the cut after it.
+      layout: info.devices.map((devices, i) => ({ devices, ...info.layout?.[i] })),
+      devices: Object.fromEntries(info.devices.flatMap((ids, segment) => ids.map((id) => [id, { segment, ...(info.hardware?.[id] ?? { type: deviceTypeOf(id) }) }]))),
       cameras: Object.fromEntries([...cameras.entries()].map(([id, cam]) => [id, { topics: cam.config.topics }])),
       sharedGroup: config.mqtt.sharedGroup ?? null,
     };

@@ -77,6 +77,30 @@ export function cpuDevices(count: number): Device[] {
   });
 }
 
+/** What is known of a device that does not change while it serves (health changes, and goes apart). */
+export interface DeviceDescription {
+  readonly type: string;
+  /** USB: the sysfs path that stays put while it re-enumerates, and the link speed (`high` is USB 2). */
+  readonly usbPath?: string;
+  readonly linkSpeed?: UsbSpeed;
+  /** PCIe: the /dev node and PCI address. */
+  readonly node?: string;
+  readonly pciAddress?: string;
+}
+
+export function describeDevice(d: Device): DeviceDescription {
+  return {
+    type: d.type,
+    ...(d.usb && { usbPath: d.usb.sysfsPath, ...(d.usb.speed && { linkSpeed: d.usb.speed }) }),
+    ...(d.pci && { node: d.pci.node, ...(d.pci.pciAddress && { pciAddress: d.pci.pciAddress }) }),
+  };
+}
+
+/** The type part of a device id (`usb:...` -> `usb`); ids of other executors (`pt:0`) give theirs. */
+export function deviceTypeOf(id: string): string {
+  return id.slice(0, id.indexOf(':'));
+}
+
 /** True for devices an Edge TPU segment can run on. */
 export function isEdgeTpu(device: Device): boolean {
   return device.type === 'usb' || device.type === 'pci';
