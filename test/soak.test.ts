@@ -2,7 +2,8 @@
  * Soak: `coral-pipe daemon` in its own process (as systemd runs it), mobilenet in 2 segments, 4 cameras
  * publishing 640x480 JPEGs faster than the pipeline runs, for CORAL_PIPE_SOAK_SECONDS (60 by default;
  * scripts/soak.sh runs it for hours). The daemon's RSS at the end is within 10% of its RSS after
- * warm-up, nothing is logged at error level, every frame is answered or dropped (no error events), and
+ * warm-up and is not still growing over the second half, nothing is logged at error level, every
+ * frame is answered or dropped (no error events), and
  * SIGTERM still stops it cleanly. CORAL_PIPE_SOAK_MODEL picks another model under the test data.
  */
 import assert from 'node:assert/strict';
@@ -27,6 +28,20 @@ const CAMERAS = ['c0', 'c1', 'c2', 'c3'];
 /** Per camera; four cameras at this rate offer more than two CPU segments answer. */
 const FPS = 30;
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+
+/** RSS growth that fails the soak once measured: 0.05 MiB/min is 72 MiB a day. */
+const MAX_GROWTH_MIB_PER_MIN = 0.05;
+
+/** Least-squares slope of y over x, and its standard error. */
+function slope(points: readonly (readonly [number, number])[]): { slope: number; stderr: number } {
+  const n = points.length;
+  const mean = (f: (p: readonly [number, number]) => number) => points.reduce((a, p) => a + f(p), 0) / n;
+  const [mx, my] = [mean((p) => p[0]), mean((p) => p[1])];
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const b = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+  const residual = points.reduce((a, [x, y]) => a + (y - my - b * (x - mx)) ** 2, 0);
+  return { slope: b, stderr: Math.sqrt(residual / (n - 2) / sxx) };
+}
 
 /** Resident set of a process in MiB, from /proc (the appliance runs Linux). */
 function rssMiB(pid: number): number {
@@ -109,6 +124,10 @@ describe('soak', () => {
     const warm = median(samples.filter((x) => x.s >= WARM_UP_SECONDS).slice(0, 5).map((x) => x.rss));
     const end = median(samples.slice(-5).map((x) => x.rss));
     const peak = Math.max(...samples.map((x) => x.rss));
+    // The trend of the second half, when any warm-up growth is over: a slow leak passes the 10% check
+    // on a short run and still kills a 1 GB board within a day.
+    const trend = slope(samples.filter((x) => x.s >= SECONDS / 2).map((x) => [x.s / 60, x.rss]));
+    console.log(`soak RSS trend over the second half: ${trend.slope.toFixed(3)} ± ${(2 * trend.stderr).toFixed(3)} MiB/min (${(trend.slope * 60 * 24).toFixed(0)} MiB a day)`);
     console.log(`soak: ${SECONDS} s, ${published} frames offered, ${carried.results} answered (${(carried.results / SECONDS).toFixed(1)}/s), ${carried.errors} error events`);
     console.log(`soak RSS (MiB, medians of 5 s): after warm-up (${WARM_UP_SECONDS} s) ${warm}, end ${end}, peak ${peak}; every 10 s: ${samples.filter((x) => x.s % 10 === 0).map((x) => x.rss).join(' ')}`);
     for (const m of memory) console.log(`soak memory at ${m.s} s (MiB): ${JSON.stringify(m.split)}`);
@@ -128,5 +147,7 @@ describe('soak', () => {
     assert.ok(carried.results < published * 0.9, `${carried.results} of ${published} answered: not overloaded`);
     assert.ok(Object.values(lastStats!.cameras).some((c) => c.droppedFps > 0), JSON.stringify(lastStats));
     assert.ok(end <= warm * 1.1, `RSS grew from ${warm} MiB after warm-up to ${end} MiB at the end (more than 10%)`);
+    // Fails only on evidence: the trend's lower 95% bound above the limit (short runs give wide bounds).
+    assert.ok(trend.slope - 2 * trend.stderr <= MAX_GROWTH_MIB_PER_MIN, `RSS still growing in the second half: ${trend.slope.toFixed(3)} ± ${(2 * trend.stderr).toFixed(3)} MiB/min`);
   });
 });

@@ -18,6 +18,7 @@ import { loadConfig, type DaemonConfig } from './config-load.js';
 import { watchConfigFile } from './config-watch.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type LoggerOptions } from './logger.js';
+import { startMemoryTrim } from './memory-trim.js';
 
 export interface ServiceOptions {
   readonly configFile: string;
@@ -63,6 +64,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     const log = createLogger({ level: options.logLevel ?? config.log.level, pretty: options.pretty ?? false });
     const notifier = createNotifier();
     if (notifier.problem) log.warn({ event: 'systemd' }, notifier.problem);
+    const trimming = startMemoryTrim(log);
     const stopping = new Promise<NodeJS.Signals>((resolve) => {
       onStop = () => {
         log.info({ event: 'signal', signal: stopSignal }, `${stopSignal}: stopping`);
@@ -124,6 +126,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
       );
     } finally {
       watcher.close();
+      trimming.stop();
     }
 
     /** Starts the daemon, again with each valid config edited in meanwhile; undefined when stopped first. */

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type NativeAddonName = 'coral_edgetpu' | 'coral_sd_notify';
+export type NativeAddonName = 'coral_edgetpu' | 'coral_sd_notify' | 'coral_memory';
 
 export class NativeAddonUnavailableError extends Error {
   constructor(readonly addon: NativeAddonName, readonly file: string, options?: { cause?: unknown }) {
