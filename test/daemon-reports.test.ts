@@ -1,6 +1,6 @@
 /** What the daemon says about itself over MQTT: stats on their cadence, status, error events. */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/daemon/config-load.js';
@@ -58,6 +58,22 @@ describe('daemon reports', () => {
     const stats = json(await observer.next((s) => s.topic === topics.stats));
     assert.deepEqual(Object.keys(stats.memory).sort(), ['arrayBuffers', 'external', 'heapTotal', 'heapUsed', 'rss']);
     assert.ok(stats.memory.rss > stats.memory.heapUsed);
+  });
+
+  it('leaves the topics a reload moved away from saying stopped in status as in availability', async (t) => {
+    const { daemon, observer, topics, file, node } = await start('');
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    await observer.nextText(topics.availability, 'online', 0);
+    const moved = `${node}-moved`;
+    await writeFile(file, (await readFile(file, 'utf8')).replace(`node: ${node}`, `node: ${moved}`));
+    assert.equal((await daemon.reloadFile()).ok, true);
+    const late = await Observer.connect(scratch.broker.url, [`rp/${node}/status`, `rp/${node}/availability`, `rp/${moved}/status`, `rp/${moved}/availability`]);
+    t.after(() => late.close());
+    const retained = async (topic: string) => (await late.next((s) => s.topic === topic)).payload.toString();
+    assert.equal(await retained(`rp/${node}/availability`), 'stopped');
+    assert.equal(JSON.parse(await retained(`rp/${node}/status`)).state, 'stopped');
+    assert.equal(await retained(`rp/${moved}/availability`), 'online');
+    assert.equal(JSON.parse(await retained(`rp/${moved}/status`)).state, 'running');
   });
 
   it('gives every error event the same fields: camera, the sequence the frame had, reason', async (t) => {

@@ -86,7 +86,7 @@ describe('daemon start-up before the broker', () => {
     }
   });
 
-  it('leaves status and availability both saying stopped after a clean stop, and running again after a restart', async () => {
+  it('leaves status and availability telling one story: stopped after a clean stop, running after a restart, offline after a crash', async () => {
     const { file, node, topics } = await config(scratch.broker.url);
     const observer = await Observer.connect(scratch.broker.url, [`su/${node}/#`]);
     try {
@@ -110,8 +110,14 @@ describe('daemon start-up before the broker', () => {
       const statusAt = restarted.findLastIndex((s) => s.topic === topics.status);
       assert.ok(statusAt >= 0 && statusAt < restarted.findIndex((s) => s.topic === topics.availability && s.payload.toString() === 'online'), 'status republished before online');
       assert.equal(json(restarted[statusAt]!).state, 'running');
-      again.child.kill('SIGTERM');
-      assert.equal(await again.exit, 0);
+      // A crash (SIGKILL, the OOM killer): the broker publishes both last wills.
+      again.child.kill('SIGKILL');
+      await again.exit;
+      await observer.nextText(topics.availability, 'offline', from);
+      await observer.next((s) => s.topic === topics.status && json(s).state === 'offline', 10_000, from);
+      const afterCrash = await Observer.connect(scratch.broker.url, [topics.status]);
+      assert.deepEqual(json(await afterCrash.next((s) => s.topic === topics.status)), { node, state: 'offline' });
+      await afterCrash.close();
     } finally {
       await observer.close();
     }

@@ -16,13 +16,15 @@ export type ConnectionSettings = Omit<SessionOptions, 'subscriptions' | 'log' | 
 
 export function connectionSettings(config: DaemonConfig): ConnectionSettings {
   const m = config.mqtt;
+  const topics = topicsFor(m.topicPrefix, config.node);
   return {
     url: m.url,
     clientId: m.clientId,
     ...(m.username !== undefined && { username: m.username }),
     ...config.secrets,
     keepalive: m.keepalive,
-    availabilityTopic: topicsFor(m.topicPrefix, config.node).availability,
+    availabilityTopic: topics.availability,
+    statusWill: { topic: topics.status, payload: JSON.stringify({ node: config.node, state: 'offline' }) },
     reconnectMinMs: m.reconnectMinMs,
     reconnectMaxMs: m.reconnectMaxMs,
     maxBufferedMessages: m.maxBufferedMessages,

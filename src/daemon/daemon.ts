@@ -399,6 +399,8 @@ export class Daemon {
     }
     // Answers from here on, those of frames taken earlier too, go out on the new session.
     const old = this.connection;
+    // The broker or topics left behind keep a retained status: it says `stopped`, as availability will.
+    if (opened) this.publishStatus(true);
     if (opened) this.connection = opened;
     if (next.log.level !== this.config.log.level) log.level = next.log.level;
     const statsRetimed = next.statsIntervalSeconds !== this.config.statsIntervalSeconds;
@@ -409,7 +411,11 @@ export class Daemon {
     this.publishStatus();
     this.discovery.publish(next);
     this.frames.pump();
-    if (opened) await retire(old, opened);
+    if (opened) {
+      await retire(old, opened);
+      // Again, now that the old session is gone: on the same topics its `stopped` must not be the last word.
+      this.publishStatus();
+    }
     const outcome: ReloadOutcome = { ok: true, swappedModel: built !== undefined, ...(opened && { switchedMqtt: true }) };
     this.reports.event({ event: 'reload', ...outcome, model: this.classifier.info.model });
     log.info({ event: 'reload', ...outcome, model: this.classifier.info.model.name, ...(opened && { url: redactUrl(next.mqtt.url) }) }, 'config reloaded');
@@ -439,9 +445,9 @@ export class Daemon {
     }, Math.max(0, due));
   }
 
-  private publishStatus(): void {
+  private publishStatus(stopped = this.stopping): void {
     this.reports.status(this.config, this.classifier.info, this.cameras, {
-      stopped: this.stopping,
+      stopped,
       failure: this.pipelineFailure,
       rebuildAttempts: this.rebuilds.attempts,
       rebuildError: this.rebuilds.lastError,

@@ -4,6 +4,7 @@
  * republished on every connect, reconnects with exponential backoff, and a bounded outbox while
  * disconnected. Callers publish and never wait on the broker, so a broker outage cannot stall the frame path.
  */
+import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Outbox } from './outbox.js';
@@ -38,6 +39,12 @@ export interface SessionOptions {
   readonly keepalive: number;
   /** Gets `offline` as the last will, `online` after each connect, `stopped` on a clean stop. */
   readonly availabilityTopic: string;
+  /**
+   * A second last will, published retained if the process dies or loses the broker: a companion
+   * connection (a client id of its own) holds it, since a connection has one will and availability's
+   * `offline` is this one's. So the retained status says what availability says after a crash too.
+   */
+  readonly statusWill?: { readonly topic: string; readonly payload: string };
   /** Topic filters subscribed (again) on every connect, QoS 0: frames are only useful fresh. */
   readonly subscriptions: readonly string[];
   readonly reconnectMinMs: number;
@@ -92,6 +99,8 @@ function stableAfterMs(o: SessionOptions): number {
 
 export class MqttSession {
   private client: MqttClient | undefined;
+  /** Holds `statusWill` (opened after the first connect, when the protocol version is known); reconnects by itself. */
+  private companion: MqttClient | undefined;
   private version: 4 | 5 = 5;
   private readonly retained = new Map<string, OutgoingMessage>();
   private readonly outbox: Outbox<OutgoingMessage>;
@@ -227,6 +236,9 @@ export class MqttSession {
     }
     // Forced when unacknowledged: that also settles the pending publish (mqtt.js fails it on end).
     await client.endAsync(!acknowledged || !client.connected);
+    // A clean disconnect: the broker drops the status will unpublished.
+    const companion = this.companion;
+    if (companion) await companion.endAsync(!companion.connected);
     return acknowledged;
   }
 
@@ -234,24 +246,49 @@ export class MqttSession {
     return { topic: this.options.availabilityTopic, payload: state, qos: 1, retain: true };
   }
 
-  private open(): void {
+  /** What both connections send the broker: the protocol version it speaks, the login and TLS files. */
+  private baseOptions(): IClientOptions {
     const o = this.options;
-    const clientOptions: IClientOptions = {
-      clientId: o.clientId,
+    return {
       protocolVersion: this.version,
       keepalive: o.keepalive,
       clean: true,
-      // Reconnects are ours (with backoff); mqtt.js's own offline queue would be unbounded.
-      reconnectPeriod: 0,
-      queueQoSZero: false,
-      resubscribe: false,
       connectTimeout: 10_000,
-      will: { topic: o.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(o.username !== undefined && { username: o.username }),
       ...(o.password !== undefined && { password: o.password }),
       ...(o.ca && { ca: o.ca }),
       ...(o.cert && { cert: o.cert }),
       ...(o.key && { key: o.key }),
+    };
+  }
+
+  private openCompanion(): void {
+    const o = this.options;
+    const will = o.statusWill;
+    if (will === undefined || this.companion !== undefined || this.stopping) return;
+    const companion = mqtt.connect(o.url, {
+      ...this.baseOptions(),
+      // Its own id, never this session's, so that the two never take the connection from each other.
+      clientId: `${o.clientId}-will-${randomBytes(4).toString('hex')}`,
+      // It publishes nothing: mqtt.js's own reconnects do.
+      reconnectPeriod: o.reconnectMaxMs,
+      will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    });
+    // The session's own connection reports the broker's problems; these would say the same again.
+    companion.on('error', (err) => o.log.debug({ event: 'mqtt-status-will', err: err.message }, 'status will connection error'));
+    this.companion = companion;
+  }
+
+  private open(): void {
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      ...this.baseOptions(),
+      clientId: o.clientId,
+      // Reconnects are ours (with backoff); mqtt.js's own offline queue would be unbounded.
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: o.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     };
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
@@ -287,6 +324,7 @@ export class MqttSession {
     for (const message of this.retained.values()) if (message.topic !== o.availabilityTopic) this.send(message);
     for (const message of this.outbox.drain()) this.send(message);
     this.send(this.availability('online'));
+    this.openCompanion();
     this.firstConnect.resolve();
     o.onConnect?.();
   }
