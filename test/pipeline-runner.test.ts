@@ -206,6 +206,22 @@ test('waiting consumers get items in order when replicas finish out of order aga
   assert.deepEqual(popped, [...Array(60).keys()]);
 });
 
+test('replicas of a middle segment finishing out of order never wedge the single last segment and the output', async () => {
+  // Replica 1a is slow: items overtake the ones it holds, fill the output (limit 1) and the queue of the
+  // last segment, and the item pop waits for must still get through them.
+  const chain = passThroughChain(3, BYTES);
+  const middle = [10, 0, 0].map((delayMs, r) => ({ ...chain[1]!, device: `pt:1${'abc'[r]}`, ...(delayMs > 0 && { delayMs }) }));
+  const runner = await PipelinedModelRunner.create([chain[0]!, middle, chain[2]!], { stageQueueLimit: 1, outputQueueLimit: 1 });
+  const producer = (async () => {
+    for (let i = 0; i < 40; i++) await runner.push([item(i)]);
+    await runner.close();
+  })();
+  const tags: number[] = [];
+  for await (const out of runner) tags.push(tagOf(out.t3 as Uint8Array));
+  await producer;
+  assert.deepEqual(tags, [...Array(40).keys()]);
+});
+
 test('a failing invoke rejects only that item, naming segment, device and cause', async () => {
   const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES, { faults: { 1: { failOn: [2] } } }));
   for (let i = 0; i < 5; i++) await runner.push([item(i)]);
