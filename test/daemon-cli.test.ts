@@ -34,7 +34,8 @@ describe('coral-pipe daemon', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await observer.nextText(topics.availability, 'online', 0).catch((err: Error) => {
+    // A new process loading mobilenet v2 in 2 segments: allow a loaded machine a minute.
+    await observer.nextText(topics.availability, 'online', 0, 60_000).catch((err: Error) => {
       child.kill('SIGKILL');
       throw new Error(`${err.message}\ndaemon output:\n${out}`);
     });

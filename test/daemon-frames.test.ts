@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { PipelineFailedError } from '../src/pipeline/errors.js';
 import type { Notifier } from '../src/systemd/notify.js';
-import { Daemon } from '../src/daemon/daemon.js';
+import { Daemon, type DaemonOptions } from '../src/daemon/daemon.js';
 import { createLogger } from '../src/daemon/logger.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
@@ -25,12 +25,12 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
   after(() => broker.close());
 
   /** A daemon with cameras a and b (topics cam/<pid>/a, cam/<pid>/b) and an observer of everything it publishes. */
-  async function setup(t: TestContext, extraYaml = '', mqttYaml = '', classifier = new FakeClassifier(), notifier?: Notifier) {
+  async function setup(t: TestContext, extraYaml = '', mqttYaml = '', classifier = new FakeClassifier(), notifier?: Notifier, more: Partial<DaemonOptions> = {}) {
     const p = process.pid;
     const config = await testDaemonConfig(broker.url, `cameras:\n  a: cam/${p}/a\n  b:\n    topics: [cam/${p}/b]\n    crop: {x: 1, y: 2, width: 3, height: 4}\n${extraYaml}`, mqttYaml);
     const topics = topicsFor(config.mqtt.topicPrefix, config.node);
     const observer = await Observer.connect(broker.url, [`${config.mqtt.topicPrefix}/${config.node}/#`, 'replies/#']);
-    const daemon = await Daemon.start({ config, createClassifier: async () => classifier, log, ...(notifier && { notifier }) });
+    const daemon = await Daemon.start({ config, createClassifier: async () => classifier, log, ...(notifier && { notifier }), ...more });
     // Also on failure: a daemon left running would keep the test process alive.
     t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const frameTopic = (cam: string) => `cam/${p}/${cam}`;
@@ -114,8 +114,12 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     assert.equal(daemon.cameraTotals('a')!.dropped, 4);
     release();
     await until(() => observer.seen.filter((s) => s.topic === topics.result('a')).length === 2, 'two results');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(observer.seen.filter((s) => s.topic === topics.result('a')).map((s) => json(s).sequence), [1, 6]);
+    // A sentinel frame 7 after them: once it is answered, so is anything taken before it (one camera's
+    // frames are answered in order and the results published in order), so no dropped frame can still
+    // be on its way.
+    await observer.client.publishAsync(frameTopic('a'), fakeJpeg(7), { qos: 0, properties: { userProperties: { sequence: '7' } } });
+    await observer.next((s) => s.topic === topics.result('a') && json(s).sequence === 7);
+    assert.deepEqual(observer.seen.filter((s) => s.topic === topics.result('a')).map((s) => json(s).sequence), [1, 6, 7]);
     await daemon.stop();
     await observer.close();
   });
@@ -146,6 +150,8 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(1));
     await observer.client.publishAsync(frameTopic('b'), fakeJpeg(2), { properties: { messageExpiryInterval: 1 } });
     await until(() => daemon.cameraTotals('b')!.received === 1, 'the expiring frame');
+    // What this test is about is time passing: the frame's 1 s expiry, counted from its arrival (which
+    // was before the line above saw it), must be over before the pipeline gets to it.
     await new Promise((r) => setTimeout(r, 1100));
     release();
     await observer.next((s) => s.topic === topics.result('a'));
@@ -159,6 +165,8 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
 
   it('publishes stats every interval and pings the watchdog only while frames complete', async (t) => {
     const classifier = new FakeClassifier();
+    // systemd notifications in order, with WITHHELD for each watchdog tick that sent no ping (from the
+    // log): the ticks a test waits for, instead of for time to pass.
     const pings: string[] = [];
     const notifier: Notifier = {
       enabled: true,
@@ -169,7 +177,14 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
       stopping: () => pings.push('STOPPING'),
       send: () => {},
     };
-    const { topics, observer, daemon, frameTopic } = await setup(t, 'statsIntervalSeconds: 1\n', '', classifier, notifier);
+    const tickLog = createLogger({ level: 'warn', destination: { write: (line: string) => void ((JSON.parse(line) as { event?: string }).event === 'watchdog-withheld' && pings.push('WITHHELD')) } });
+    /** Waits for `n` withheld ticks after index `from` of `pings`; returns the index of the first. */
+    const withheld = async (from: number, n: number, what: string): Promise<number> => {
+      await until(() => pings.slice(from).filter((p) => p === 'WITHHELD').length >= n, `${n} watchdog ticks withheld ${what}`);
+      return from + pings.slice(from).indexOf('WITHHELD');
+    };
+    // No rebuild of the dead pipeline below while the test watches its ticks (the fake would "rebuild" at once).
+    const { topics, observer, daemon, frameTopic } = await setup(t, 'statsIntervalSeconds: 1\n', '', classifier, notifier, { log: tickLog, recovery: { minDelayMs: 600_000 } });
     assert.match(pings[0]!, /^STATUS pipeline built; connecting to the MQTT broker at mqtt:/);
     assert.match(pings[1]!, /^READY 2 devices, model fake in 2 segments, 0 fps, 0% dropped$/);
     await until(() => pings.includes('WATCHDOG'), 'an idle watchdog ping');
@@ -178,26 +193,25 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     assert.deepEqual(Object.keys(stats.cameras).sort(), ['a', 'b']);
     assert.equal(stats.mqtt.connected, true);
     assert.ok(pings.some((p) => p.startsWith('STATUS 2 devices, model fake in 2 segments')));
-    // A hung pipeline: one frame never completes, so pings stop.
+    // A hung pipeline: one frame never completes, so pings stop. (The first tick after it entered may
+    // still ping for frame 1; from the first withheld one on, every tick must withhold.)
     const release = classifier.hold();
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(2));
     await until(() => classifier.inFlight === 1, 'the frame to enter');
-    await new Promise((r) => setTimeout(r, 100));
-    const stalled = pings.length;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(pings.slice(stalled).filter((p) => p === 'WATCHDOG').length, 0, 'watchdog pinged while hung');
+    const stalled = await withheld(pings.length, 4, 'with the frame hung');
+    assert.equal(pings.slice(stalled).filter((p) => p === 'WATCHDOG').length, 0, `watchdog pinged while hung: ${pings.slice(stalled).join(', ')}`);
+    const hung = pings.length;
     release();
-    await until(() => pings.slice(stalled).includes('WATCHDOG'), 'pings to resume');
+    await until(() => pings.slice(hung).includes('WATCHDOG'), 'pings to resume');
     // A dead pipeline: frames fail at once, which is not progress; the status says failed, pings stop for good.
     classifier.failure = new PipelineFailedError('segment 1 (s1.tflite)', 'cpu:1', 'died: worker exited');
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(3));
     const failed = json(await observer.next((s) => s.topic === topics.status && json(s).state === 'failed'));
     assert.match(failed.error, /segment 1 .* on cpu:1 died/);
-    assert.ok(pings.some((p) => p.startsWith('STATUS pipeline failed')));
-    await new Promise((r) => setTimeout(r, 100));
-    const dead = pings.length;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(pings.slice(dead).filter((p) => p === 'WATCHDOG').length, 0, 'watchdog pinged with a dead pipeline');
+    const dead = pings.findIndex((p) => p.startsWith('STATUS pipeline failed'));
+    assert.ok(dead >= 0, pings.join(', '));
+    await withheld(dead, 4, 'with the pipeline dead');
+    assert.equal(pings.slice(dead).filter((p) => p === 'WATCHDOG').length, 0, `watchdog pinged with a dead pipeline: ${pings.slice(dead).join(', ')}`);
     await daemon.stop();
     assert.equal(pings.at(-1), 'STOPPING');
     await observer.close();
@@ -239,9 +253,20 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
       await one.observer.client.publishAsync(one.frameTopic('a'), fakeJpeg(i), { qos: 1, properties: { userProperties: { sequence: String(i) } } });
       await until(() => results().length >= i + 1, `frame ${i} answered`);
     }
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(results().map((s) => json(s).sequence).sort((x, y) => x - y), [...Array(sent).keys()]);
-    assert.ok(one.classifier.seen.length > 0 && c2.seen.length > 0, 'one daemon got no frames');
+    const split = [one.classifier.seen.length, c2.seen.length];
+    // Then sentinel frames until each daemon has answered one: a daemon answers one camera's frames in
+    // order, so a second answer to any earlier frame could not still be on its way.
+    const answeredBy = (observer: Observer, seq: number) => observer.seen.some((s) => s.topic.endsWith('/camera/a/result') && json(s).sequence === seq);
+    const sentinels: number[] = [];
+    while (![one.observer, observer2].every((o) => sentinels.some((seq) => answeredBy(o, seq)))) {
+      assert.ok(sentinels.length < 50, `${sentinels.length} sentinel frames and one daemon answered none`);
+      const seq = 1000 + sentinels.length;
+      sentinels.push(seq);
+      await one.observer.client.publishAsync(one.frameTopic('a'), fakeJpeg(seq % 256), { qos: 1, properties: { userProperties: { sequence: String(seq) } } });
+      await until(() => results().some((s) => json(s).sequence === seq), `sentinel frame ${seq} answered`);
+    }
+    assert.deepEqual(results().map((s) => json(s).sequence).sort((x, y) => x - y), [...Array(sent).keys(), ...sentinels]);
+    assert.ok(split[0]! > 0 && split[1]! > 0, 'one daemon got no frames');
     await Promise.all([one.daemon.stop(), two.stop()]);
     await Promise.all([one.observer.close(), observer2.close()]);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Notifier } from '../src/systemd/notify.js';
@@ -103,17 +104,20 @@ describe('config reload', () => {
     t.after(() => Promise.all([daemon.stop(), observer.close()]));
     const image = await readFile(testDataPath('images/parrot.jpg'));
     const sent = 24;
+    // Frames 6..10 flow while the reload to v1 runs, 11..15 after it (v1 serves them), 16..20 while
+    // the reload back to v2 runs, 21..24 after it: those four are v2's whichever reload was slow.
     let reloads: Promise<unknown> = Promise.resolve();
     for (let i = 1; i <= sent; i++) {
       if (i === 6) reloads = (async () => {
         await writeConfig(file, v1);
         assert.equal((await daemon.reloadFile()).ok, true);
       })();
-      if (i === 16) {
-        await reloads;
+      if (i === 11) await reloads;
+      if (i === 16) reloads = (async () => {
         await writeConfig(file, v2);
-        reloads = daemon.reloadFile();
-      }
+        assert.equal((await daemon.reloadFile()).ok, true);
+      })();
+      if (i === 21) await reloads;
       // One frame at a time, so latest-wins drops none and every one must come back.
       await observer.client.publishAsync(`rl/${process.pid}/a`, image, { properties: { userProperties: { sequence: String(i) } } });
       await observer.next((s) => json(s).sequence === i, 60_000);
@@ -167,18 +171,53 @@ describe('config reload', () => {
     assert.deepEqual(await answer(2), ['mobilenet_v2_1.0_224_quant', 'macaw']);
   });
 
-  it('notices edits of the watched config file, once per burst of writes', async () => {
-    const file = path.join(scratch.dir, 'watched.yaml');
+  it('notices edits of the watched config file, once per burst of writes', async (t) => {
+    const dir = await mkdtemp(path.join(scratch.dir, 'watched-'));
+    const file = path.join(dir, 'watched.yaml');
     await writeFile(file, 'a: 1\n');
+    // The debounce runs on a mocked clock, so a burst is whatever the watcher heard before the test
+    // moves the clock, however slowly the writes land on a loaded machine.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     let calls = 0;
     const watcher = watchConfigFile(file, () => calls++, 100);
+    // A second watch on the folder hears the same events in the same order, after the watcher under
+    // test: once it hears a sentinel file written last, the watcher has heard every earlier write.
+    const heard = new Set<string>();
+    const waiting = new Map<string, () => void>();
+    const probe = watch(dir, (_event, name) => {
+      if (name === null) return;
+      heard.add(name.toString());
+      waiting.get(name.toString())?.();
+    });
+    let sentinels = 0;
+    const settle = async (): Promise<void> => {
+      const name = `sentinel-${++sentinels}`;
+      const arrived = new Promise<void>((resolve) => waiting.set(name, resolve));
+      await writeFile(path.join(dir, name), 'x');
+      if (!heard.has(name)) await arrived;
+    };
     try {
-      await writeFile(path.join(scratch.dir, 'other.yaml'), 'x');
+      await writeFile(path.join(dir, 'other.yaml'), 'x');
+      await settle();
+      t.mock.timers.tick(1000);
+      assert.equal(calls, 0, 'a write to another file in the folder was taken for an edit');
+
       for (let i = 0; i < 3; i++) await writeFile(file, `a: ${i}\n`);
-      await until(() => calls === 1, 'the change callback');
-      await new Promise((r) => setTimeout(r, 300));
+      await settle();
+      t.mock.timers.tick(99);
+      assert.equal(calls, 0, 'called before the burst was 100 ms quiet');
+      t.mock.timers.tick(1);
       assert.equal(calls, 1);
+      // Every event of the burst was heard before the clock moved: nothing is left to call again.
+      t.mock.timers.tick(10_000);
+      assert.equal(calls, 1, 'one burst, more than one call');
+
+      await writeFile(file, 'a: 4\n');
+      await settle();
+      t.mock.timers.tick(100);
+      assert.equal(calls, 2, 'a later edit is noticed too');
     } finally {
+      probe.close();
       watcher.close();
     }
   });

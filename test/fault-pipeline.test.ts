@@ -81,7 +81,9 @@ describe('segment executor killed mid-stream', () => {
     const before = s.observer.seen.slice(0, from).find((m) => m.topic.endsWith('/result') && json(m).model.hash === 'build-1');
     assert.ok(before, 'the first pipeline answered nothing before dying');
     assert.deepEqual(answered[0]!.top, json(before).top);
-    const status = json(await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'running', 10_000, from - 1));
+    // The first running status after the failed one (the one before the failure said running too).
+    const failedStatus = await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'failed');
+    const status = json(await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'running', 10_000, s.observer.after(failedStatus)));
     assert.equal(status.model.hash, 'build-2');
     assert.equal(builds, 2);
     assert.ok(s.notifier.statuses.at(-1)!.startsWith('2 devices, model mobilenet_v1_0.25 in 2 segments'), s.notifier.statuses.at(-1));
@@ -118,8 +120,8 @@ describe('segment executor killed mid-stream', () => {
     assert.match(cannot.error, /attempt 2/);
     assert.ok(s.notifier.statuses.some((l) => /^cannot serve the config: device cpu:0 is not there \(attempt 2\); retrying every 0 s$/.test(l)), s.notifier.statuses.join(' | '));
     assert.ok(s.entries.some((e) => e.event === 'cannot-serve' && e.level === 50), 'no cannot-serve error log line');
-    const status = json(await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'cannot-serve'));
-    assert.match(status.rebuildError, /attempt 2/);
+    const cannotStatus = await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'cannot-serve');
+    assert.match(json(cannotStatus).rebuildError, /attempt 2/);
 
     // Frames wait (newest kept) while it cannot serve, and are answered by the recovered pipeline.
     await s.observer.client.publishAsync(s.frameTopics[0]!, fakeJpeg(7));
@@ -131,6 +133,7 @@ describe('segment executor killed mid-stream', () => {
     assert.equal(calls.length, 5);
     assert.ok(calls[3]! - calls[2]! >= slowDelayMs - 2, `slow retries ${Math.round(calls[3]! - calls[2]!)} ms apart`);
     assert.ok(calls[4]! - calls[3]! >= slowDelayMs - 2);
-    assert.equal(json(await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'running', 10_000, s.observer.seen.length - 5)).model.hash, 'alive');
+    // The first running status after it could not serve (the one at the start said running too).
+    assert.equal(json(await s.observer.next((m) => m.topic === s.topics.status && json(m).state === 'running', 10_000, s.observer.after(cannotStatus))).model.hash, 'alive');
   });
 });

@@ -28,14 +28,15 @@ describe('stop during a reload', () => {
     const proc = spawn(process.execPath, [child, file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    // The stats interval (60 s) is what a leaked timer would be: 10 s is plenty for a clean exit.
+    // The stats interval (60 s) is what a leaked timer would be: 30 s is plenty for a new process to
+    // start the daemon, stop it and exit cleanly, even on a loaded machine, and well short of that.
     const exited = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
+      const timer = setTimeout(() => resolve(false), 30_000);
       proc.once('exit', () => (clearTimeout(timer), resolve(true)));
     });
     if (!exited) proc.kill('SIGKILL');
     assert.equal(out, 'stopped\n');
-    assert.ok(exited, 'the daemon process was still running 10 s after stop() resolved');
+    assert.ok(exited, 'the daemon process was still running 30 s after it was started');
     assert.equal(proc.exitCode, 0);
   });
 });

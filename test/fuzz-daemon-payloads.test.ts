@@ -16,7 +16,7 @@ import { testDaemonConfig } from './helpers/daemon-config.js';
 import { frameSeeds, fuzzFrame } from './helpers/frame-fuzz.js';
 import { memoryAfterGc, type MemoryReading } from './helpers/heap.js';
 import { Mosquitto } from './helpers/mosquitto.js';
-import { Observer } from './helpers/mqtt-observer.js';
+import { Observer, type Seen } from './helpers/mqtt-observer.js';
 import { below, prng } from './helpers/seeded.js';
 import { until } from './helpers/fault-tools.js';
 
@@ -104,9 +104,25 @@ describe('daemon under fuzzed MQTT payloads', () => {
     // What the broker carried agrees with the counters: nothing lost, nothing published twice.
     const settled = () => (tally(), carried.results >= counts.answered && carried.errors >= counts.errors);
     await until(settled, () => `results ${carried.results}/${counts.answered} and errors ${carried.errors}/${counts.errors}`);
-    await new Promise((r) => setTimeout(r, 200));
+    // Then, per camera, a frame refused for its timestamp and a good one, sent last: once their error
+    // event and result are back, so is everything the daemon published on those topics before them
+    // (in order, per topic), so nothing published twice can still be on its way.
+    const SENTINEL = 1_000_000;
+    const text = (s: Seen) => s.payload.toString();
+    const back = Promise.all(
+      CAMERAS.flatMap((c, i) => [
+        observer.next((s) => s.topic === topics.error(c) && text(s).includes(`sentinel-${c}`), 30_000),
+        observer.next((s) => s.topic === topics.result(c) && (JSON.parse(text(s)) as { sequence: number }).sequence === SENTINEL + i, 30_000),
+      ]),
+    );
+    for (const [i, c] of CAMERAS.entries()) {
+      await observer.client.publishAsync(frameTopic(c), seeds.jpeg, { qos: 1, properties: { userProperties: { timestamp: `sentinel-${c}` } } });
+      await observer.client.publishAsync(frameTopic(c), seeds.jpeg, { qos: 1, properties: { userProperties: { sequence: String(SENTINEL + i) } } });
+    }
+    await back;
     tally();
-    assert.deepEqual(carried, { results: counts.answered, errors: counts.errors });
+    assert.deepEqual(carried, { results: counts.answered + CAMERAS.length, errors: counts.errors + CAMERAS.length });
+    assert.deepEqual({ results: sum('answered'), errors: sum('errors') }, carried);
     // The stats topic reports the same error totals.
     const stats = JSON.parse((await observer.next((s) => s.topic === topics.stats, 5000)).payload.toString()) as { cameras: Record<string, { errors: number }> };
     for (const c of CAMERAS) assert.equal(stats.cameras[c]!.errors, daemon.cameraTotals(c)!.errors, c);

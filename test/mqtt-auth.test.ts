@@ -14,6 +14,7 @@ import { testDataPath } from '../src/testdata.js';
 import { FakeClassifier } from './helpers/fake-classifier.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
+import { memoryLog, until } from './helpers/fault-tools.js';
 
 const log = createLogger({ level: 'silent' });
 const fake: ClassifierFactory = async () => new FakeClassifier();
@@ -49,13 +50,16 @@ describe('MQTT authentication and TLS', () => {
     t.after(() => observer.close());
     await observer.nextText(topicsFor(c.mqtt.topicPrefix, c.node).availability, 'online');
 
+    const { log: wrongLog, entries } = memoryLog();
     const wrong = new MqttSession({
       url: broker.url, clientId: `wrong-${process.pid}`, username: 'camera', password: 'wrong', keepalive: 30,
-      availabilityTopic: 'wrong/availability', subscriptions: [], reconnectMinMs: 50, reconnectMaxMs: 100, maxBufferedMessages: 1, log, onMessage: () => {},
+      availabilityTopic: 'wrong/availability', subscriptions: [], reconnectMinMs: 50, reconnectMaxMs: 100, maxBufferedMessages: 1, log: wrongLog, onMessage: () => {},
     });
+    t.after(() => wrong.stop());
     let connected = false;
     void wrong.start().then(() => (connected = true));
-    await new Promise((r) => setTimeout(r, 400));
+    // Three attempts refused (each ends the connection: mqtt-disconnected), not 400 ms gone by.
+    await until(() => entries.filter((e) => e.event === 'mqtt-disconnected').length >= 3, 'three logins with the wrong password to be refused');
     assert.equal(connected, false);
     assert.equal(wrong.stats().connected, false);
     await wrong.stop();

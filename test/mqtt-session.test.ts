@@ -10,7 +10,7 @@ import { MqttSession, type IncomingMessage, type SessionOptions } from '../src/d
 import { CountingProxy } from './helpers/counting-proxy.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
-import { until as waitUntil } from './helpers/fault-tools.js';
+import { memoryLog, until as waitUntil } from './helpers/fault-tools.js';
 
 const silent = createLogger({ level: 'silent' });
 let ids = 0;
@@ -40,20 +40,21 @@ describe('MQTT session against mosquitto', () => {
   });
   after(() => broker.close());
 
-  it('publishes retained state, then online; stopped on a clean stop', async () => {
+  it('publishes retained state, then online; stopped on a clean stop', async (t) => {
     const options = sessionOptions(broker.url);
     const session = new MqttSession(options);
+    t.after(() => session.stop());
     session.publishRetained({ topic: 'st/status', payload: '{"model":"m"}', qos: 1 });
     await session.start();
     assert.equal(session.stats().protocolVersion, 5);
     // A late subscriber gets both as retained messages.
     const observer = await Observer.connect(broker.url, ['st/status', options.availabilityTopic]);
+    t.after(() => observer.close());
     const status = await observer.next((s) => s.topic === 'st/status');
     assert.equal(status.retain, true);
     assert.equal((await observer.nextText(options.availabilityTopic, 'online')).retain, true);
     await session.stop();
     await observer.nextText(options.availabilityTopic, 'stopped');
-    await observer.close();
   });
 
   // Bounded so that a stop waiting for ever fails here: it used to wait for the acknowledgement of
@@ -68,11 +69,13 @@ describe('MQTT session against mosquitto', () => {
     assert.equal(session.stats().connected, false);
   });
 
-  it('leaves `offline` (the last will) when the process is killed', async () => {
+  it('leaves `offline` (the last will) when the process is killed', async (t) => {
     const topic = `will${process.pid}/availability`;
     const observer = await Observer.connect(broker.url, [topic]);
+    t.after(() => observer.close());
     const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/session-child.js');
     const child = spawn(process.execPath, [script, broker.url, topic], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => child.kill('SIGKILL'));
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('connected') && resolve()));
     await observer.nextText(topic, 'online');
     const exited = new Promise((r) => child.once('exit', r));
@@ -80,14 +83,15 @@ describe('MQTT session against mosquitto', () => {
     await exited;
     const will = await observer.nextText(topic, 'offline');
     assert.equal(will.retain, false, 'live delivery of a retained will is not flagged retain to an existing subscriber');
-    await observer.close();
   });
 
-  it('delivers v5 properties of incoming messages and sends its own', async () => {
+  it('delivers v5 properties of incoming messages and sends its own', async (t) => {
     const received: IncomingMessage[] = [];
     const session = new MqttSession(sessionOptions(broker.url, { subscriptions: ['props/in'], onMessage: (m) => received.push(m) }));
+    t.after(() => session.stop());
     await session.start();
     const observer = await Observer.connect(broker.url, ['props/out']);
+    t.after(() => observer.close());
     await observer.client.publishAsync('props/in', Buffer.from([1, 2, 3]), {
       qos: 0,
       properties: {
@@ -110,60 +114,78 @@ describe('MQTT session against mosquitto', () => {
     const out = await observer.next((s) => s.topic === 'props/out');
     assert.equal(out.properties.contentType, 'application/json');
     assert.deepEqual(out.properties.correlationData, Buffer.from('abc'));
-    await session.stop();
-    await observer.close();
   });
 
-  it('survives a broker restart: bounded outbox, dropped count, retained state and online republished', async () => {
-    const options = sessionOptions(broker.url, { maxBufferedMessages: 3 });
+  it('survives a broker restart: bounded outbox, dropped count, retained state and online republished', async (t) => {
+    // Through a proxy that keeps the session away from the restarted broker until the observer has
+    // subscribed: results the session flushed before that would go to nobody.
+    const proxy = await CountingProxy.start(broker.port);
+    const options = sessionOptions(`mqtt://127.0.0.1:${proxy.port}`, { maxBufferedMessages: 3 });
     const session = new MqttSession(options);
+    let observer: Observer | undefined;
+    t.after(async () => {
+      await Promise.all([session.stop(), observer?.close()]);
+      await proxy.close();
+    });
     session.publishRetained({ topic: 'rs/status', payload: 'state-1', qos: 1 });
     await session.start();
+    proxy.refuse();
     await broker.stop();
     await until(() => !session.stats().connected, 'the session to notice');
     for (let i = 0; i < 5; i++) session.publish({ topic: 'rs/result', payload: `r${i}`, qos: 1 });
     assert.deepEqual([session.stats().buffered, session.stats().dropped], [3, 2]);
     // mosquitto runs without persistence: whatever is retained after the restart, the session put there.
     await broker.start();
-    const observer = await Observer.connect(broker.url, ['rs/#', options.availabilityTopic]);
+    observer = await Observer.connect(broker.url, ['rs/#', options.availabilityTopic]);
+    proxy.admit();
     await until(() => session.stats().connected, 'the reconnect');
     await observer.next((s) => s.topic === 'rs/status' && s.payload.toString() === 'state-1');
     await observer.nextText(options.availabilityTopic, 'online');
-    await until(() => observer.seen.filter((s) => s.topic === 'rs/result').length === 3, 'the buffered results');
+    await until(() => observer!.seen.filter((s) => s.topic === 'rs/result').length === 3, 'the buffered results');
     assert.deepEqual(observer.seen.filter((s) => s.topic === 'rs/result').map((s) => s.payload.toString()), ['r2', 'r3', 'r4']);
     assert.equal(session.stats().reconnects, 1);
     assert.equal(session.stats().buffered, 0);
-    await session.stop();
-    await observer.close();
   });
 
-  it('keeps retrying while the broker is down at start, then connects', async () => {
+  it('keeps retrying while the broker is down at start, then connects', async (t) => {
     await broker.stop();
-    const session = new MqttSession(sessionOptions(broker.url));
+    const { log, entries } = memoryLog();
+    const session = new MqttSession(sessionOptions(broker.url, { log }));
+    t.after(() => session.stop());
     let started = false;
     const starting = session.start().then(() => (started = true));
-    await new Promise((r) => setTimeout(r, 300));
+    const refused = () => entries.filter((e) => e.event === 'mqtt-disconnected').length;
+    await until(() => refused() >= 3, 'three connection attempts refused while the broker is down');
     assert.equal(started, false);
     await broker.start();
     await starting;
     assert.equal(session.stats().connected, true);
-    await session.stop();
   });
 
-  it('splits a shared subscription between two sessions: every message exactly once', async () => {
+  it('splits a shared subscription between two sessions: every message exactly once', async (t) => {
     const got: string[][] = [[], []];
     const sessions = got.map(
       (list) => new MqttSession(sessionOptions(broker.url, { subscriptions: ['$share/g1/shared/frames'], onMessage: (m) => list.push(m.payload.toString()) })),
     );
-    await Promise.all(sessions.map((s) => s.start()));
     const publisher = await Observer.connect(broker.url, []);
+    t.after(() => Promise.all([...sessions.map((s) => s.stop()), publisher.close()]));
+    await Promise.all(sessions.map((s) => s.start()));
     const sent = Array.from({ length: 40 }, (_, i) => `m${i}`);
     for (const m of sent) await publisher.client.publishAsync('shared/frames', m, { qos: 1 });
     await until(() => got[0]!.length + got[1]!.length >= sent.length, 'all messages');
-    assert.deepEqual([...got[0]!, ...got[1]!].sort(), [...sent].sort());
-    assert.ok(got[0]!.length > 0 && got[1]!.length > 0, `one session got nothing: ${got[0]!.length}/${got[1]!.length}`);
-    await Promise.all(sessions.map((s) => s.stop()));
-    await publisher.close();
+    const split = got.map((list) => list.length);
+    // Then sentinels until each session has had one: the broker keeps one publisher's messages on a
+    // topic in order, so whatever it meant to send a session before its sentinel has arrived by then.
+    const sentinels: string[] = [];
+    while (got.some((list) => !list.some((m) => m.startsWith('end')))) {
+      assert.ok(sentinels.length < 50, `${sentinels.length} sentinels and a session got none: ${got.map((l) => l.join(',')).join(' / ')}`);
+      const sentinel = `end${sentinels.length}`;
+      sentinels.push(sentinel);
+      await publisher.client.publishAsync('shared/frames', sentinel, { qos: 1 });
+      await until(() => got.some((list) => list.includes(sentinel)), `sentinel ${sentinel}`);
+    }
+    assert.deepEqual([...got[0]!, ...got[1]!].sort(), [...sent, ...sentinels].sort());
+    assert.ok(split[0]! > 0 && split[1]! > 0, `one session got nothing: ${split[0]}/${split[1]}`);
   });
 });
 

@@ -9,6 +9,7 @@ import { SlabPool } from '../src/pipeline/slab-pool.js';
 import { TensorInputError } from '../src/devices/tensor-check.js';
 import { liveExecutorWorkers } from '../src/pipeline/worker-executor.js';
 import { passThroughChain, spec } from './helpers/pipeline-specs.js';
+import { until } from './helpers/fault-tools.js';
 
 const BYTES = 1024;
 
@@ -151,7 +152,8 @@ test('bounded: in flight never beyond the byte budget or the queue limits; tryPu
     seen = Math.max(seen, limited.stats().inFlight);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Until the items pushed have gone through every queue to the last segment (nothing pops: they pile up there).
+  await until(() => limited.stats().segments.at(-1)!.count > 0, 'an item through the last segment');
   const stats = limited.stats();
   assert.ok(Math.max(seen, stats.inFlight) <= bound, `in flight ${stats.inFlight} > ${bound}`);
   assert.ok(stats.segments[0]!.queueDepthMax <= 2 && stats.segments.slice(1).every((s) => s.queueDepthMax <= 1), JSON.stringify(stats.segments));
@@ -211,6 +213,22 @@ test('waiting consumers get items in order when replicas finish out of order aga
   assert.deepEqual(popped, [...Array(60).keys()]);
 });
 
+test('replicas of a middle segment finishing out of order never wedge the single last segment and the output', async () => {
+  // Replica 1a is slow: items overtake the ones it holds, fill the output (limit 1) and the queue of the
+  // last segment, and the item pop waits for must still get through them.
+  const chain = passThroughChain(3, BYTES);
+  const middle = [10, 0, 0].map((delayMs, r) => ({ ...chain[1]!, device: `pt:1${'abc'[r]}`, ...(delayMs > 0 && { delayMs }) }));
+  const runner = await PipelinedModelRunner.create([chain[0]!, middle, chain[2]!], { stageQueueLimit: 1, outputQueueLimit: 1 });
+  const producer = (async () => {
+    for (let i = 0; i < 40; i++) await runner.push([item(i)]);
+    await runner.close();
+  })();
+  const tags: number[] = [];
+  for await (const out of runner) tags.push(tagOf(out.t3 as Uint8Array));
+  await producer;
+  assert.deepEqual(tags, [...Array(40).keys()]);
+});
+
 test('a failing invoke rejects only that item, naming segment, device and cause', async () => {
   const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES, { faults: { 1: { failOn: [2] } } }));
   for (let i = 0; i < 5; i++) await runner.push([item(i)]);
@@ -252,12 +270,14 @@ test('an executor that crashes mid-stream fails the pipeline: pending and later 
 });
 
 test('a hung segment is reported after the timeout and ends the pipeline', async () => {
-  const runner = await PipelinedModelRunner.create(passThroughChain(2, BYTES, { faults: { 1: { hangOn: [1] } } }), { hangTimeoutMs: 300 });
+  // The timeout must outlast a healthy invoke whose thread a loaded machine leaves waiting; and item 0
+  // is through before item 1 (which hangs) goes in, so only the hung one can be the one reported.
+  const runner = await PipelinedModelRunner.create(passThroughChain(2, BYTES, { faults: { 1: { hangOn: [1] } } }), { hangTimeoutMs: 1500 });
   await runner.push([item(0)]);
-  await runner.push([item(1)]);
   assert.deepEqual((await runner.pop())!.t2, item(0));
+  await runner.push([item(1)]);
   await assert.rejects(runner.pop(), (e: unknown) =>
-    e instanceof PipelineFailedError && e.segment === 'segment 1' && e.device === 'pt:1' && /^pipeline failed: segment 1 on pt:1 did not answer within 300 ms \(hung\)/.test(e.message));
+    e instanceof PipelineFailedError && e.segment === 'segment 1' && e.device === 'pt:1' && /^pipeline failed: segment 1 on pt:1 did not answer within 1500 ms \(hung\)/.test(e.message));
   await runner.close();
 });
 
@@ -274,7 +294,7 @@ test('create refuses a broken chain or a failing engine, and leaves no worker be
     e instanceof EngineError && e.device === 'pt:1' && /^segment 1: could not open passthrough engine on pt:1: did not open within 2000 ms/.test(e.message));
   await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { stageQueueLimit: 0 }), /stageQueueLimit must be a number >= 1/);
   await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { byteBudget: 100 }), /byteBudget 100 is smaller than one item/);
-  for (let i = 0; i < 100 && liveExecutorWorkers() > before; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => liveExecutorWorkers() <= before, () => `the workers of the refused pipelines to exit: ${liveExecutorWorkers() - before} left`);
   assert.equal(liveExecutorWorkers(), before);
 });
 

@@ -23,6 +23,7 @@ import { FakeClassifier } from './helpers/fake-classifier.js';
 import { HOSTILE_RESPONSE_TOPICS } from './helpers/frame-fuzz.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { until } from './helpers/fault-tools.js';
 
 const log = createLogger({ level: 'silent' });
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2]);
@@ -100,7 +101,7 @@ describe('daemon: what a publisher can make it do', () => {
     await observer.client.publishAsync(frameTopic, big);
     await observer.client.publishAsync(frameTopic, Buffer.from(JSON.stringify({ image: big.toString('base64') })));
     const errors = () => observer.seen.filter((s) => s.topic === topics.error('a'));
-    for (let i = 0; i < 500 && errors().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => errors().length >= 2, 'error events for both oversize payloads');
     assert.equal(errors().length, 2);
     for (const e of errors()) assert.match(json(e).reason, /payload of \d+ bytes is over limits\.maxPayloadBytes \(200000\)/);
     assert.equal(classified, 0);
@@ -133,7 +134,7 @@ describe('daemon: what a publisher can make it do', () => {
     await observer.client.publishAsync(frameTopic, JSON.stringify({ image: small.subarray(0, 64).toString('base64'), file: jpeg }), { properties: { responseTopic: replyFile } });
     await observer.next((s) => s.topic === replyFile);
     const seenErrors = () => observer.seen.filter((s) => s.topic === topics.error('a')).length;
-    for (let i = 0; i < 200 && seenErrors() < payloads.length; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => seenErrors() >= payloads.length, () => `error events for the ${payloads.length} payloads that are no usable image: ${seenErrors()} seen`);
 
     // Only one frame reached the classifier, as exactly the bytes in the message.
     assert.deepEqual(classifier.seen.map((s) => s.image), [small.subarray(0, 64)]);
@@ -148,8 +149,12 @@ describe('daemon: what a publisher can make it do', () => {
     const { frameTopic, topics, observer, daemon } = await setup(t, classifier, '{maxPayloadBytes: 1000}');
     for (const responseTopic of HOSTILE_RESPONSE_TOPICS) await observer.client.publishAsync(frameTopic, JPEG, { properties: { responseTopic } });
     await observer.client.publishAsync(frameTopic, Buffer.concat([JPEG, Buffer.from([7])]), { properties: { responseTopic: `${scratch.dir}/ok` } });
+    // And an empty payload, whose error event is the sentinel: the error events of the frames before it
+    // come before it on the same topic.
+    await observer.client.publishAsync(frameTopic, Buffer.alloc(0));
     assert.equal(json(await observer.next((s) => s.topic === `${scratch.dir}/ok`)).top[0].index, 7);
-    const reasons = observer.seen.filter((s) => s.topic === topics.error('a')).map((s) => json(s).reason as string);
+    const sentinel = await observer.next((s) => s.topic === topics.error('a') && /payload is empty/.test(json(s).reason));
+    const reasons = observer.seen.slice(0, observer.after(sentinel) - 1).filter((s) => s.topic === topics.error('a')).map((s) => json(s).reason as string);
     assert.equal(reasons.length, HOSTILE_RESPONSE_TOPICS.length);
     for (const r of reasons) assert.match(r, /response topic .* is not one to publish to/);
     assert.equal(daemon.mqttStats().reconnects, 0);

@@ -19,6 +19,7 @@ import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { MutualTlsBroker } from './helpers/mtls-broker.js';
 import { Observer } from './helpers/mqtt-observer.js';
+import { until } from './helpers/fault-tools.js';
 
 interface LogLine {
   level: number;
@@ -49,7 +50,6 @@ function session(log: Logger, options: Partial<SessionOptions> & { url: string }
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('MQTT over TLS with a client certificate', () => {
   it('connects and serves with the configured certificate and key; without them the handshake is refused, saying why', async (t) => {
@@ -84,8 +84,10 @@ describe('MQTT over TLS with a client certificate', () => {
     const bare = session(log, { url: broker.url, ca: pem.ca });
     let connected = false;
     void bare.start().then(() => (connected = true));
-    for (let i = 0; i < 100 && !lines.some((l) => l.event === 'mqtt-error'); i++) await sleep(20);
-    await sleep(300);
+    t.after(() => bare.stop());
+    await until(() => lines.some((l) => l.event === 'mqtt-error'), 'the broker to refuse the handshake without a client certificate');
+    // And the retry refused too (each attempt ends with mqtt-disconnected), not 300 ms gone by.
+    await until(() => lines.filter((l) => l.event === 'mqtt-disconnected').length >= 2, 'a second attempt without a client certificate to be refused');
     await bare.stop();
     assert.equal(connected, false);
     const errors = lines.filter((l) => l.event === 'mqtt-error').map((l) => l.err ?? '');
@@ -105,16 +107,20 @@ describe('wrong MQTT credentials', () => {
     const { log, lines } = capturingLogger();
     const [min, max] = [200, 800];
     const wrong = session(log, { url: `mqtt://127.0.0.1:${proxy.port}`, username: 'camera', password: 'wrong', reconnectMinMs: min, reconnectMaxMs: max });
+    t.after(() => wrong.stop());
     let connected = false;
     void wrong.start().then(() => (connected = true));
-    await sleep(3000);
+    // Six attempts refused (each ends with mqtt-disconnected): at 0, 200, 600, 1400, 2200 and 3000 ms
+    // with the backoff, some 3 s; waited for as such, not as 3 s of sleep that a loaded machine may
+    // fill with fewer attempts.
+    await until(() => lines.filter((l) => l.event === 'mqtt-disconnected').length >= 6, 'six logins with wrong credentials to be refused');
     await wrong.stop();
     assert.equal(connected, false);
 
     const at = proxy.connections;
     const gaps = at.slice(1).map((x, i) => Math.round(x - at[i]!));
-    console.log(`wrong credentials: ${at.length} connection attempts in 3 s, gaps ${gaps.join(', ')} ms`);
-    // 0, 200, 600, 1400, 2200, 3000: about six; a client without backoff would make hundreds.
+    console.log(`wrong credentials: ${at.length} connection attempts in ${((at.at(-1)! - at[0]!) / 1000).toFixed(1)} s, gaps ${gaps.join(', ')} ms`);
+    // About six; a client without backoff would make hundreds (and fail the gaps below).
     assert.ok(at.length >= 3 && at.length <= 8, `${at.length} attempts`);
     // Timers never fire early: each gap is at least its backoff (less a little for the proxy's own timing).
     for (const [i, gap] of gaps.entries()) assert.ok(gap >= Math.min(max, min * 2 ** i) * 0.9, `gap ${i} of ${gap} ms; gaps ${gaps.join(', ')}`);

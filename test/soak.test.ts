@@ -86,7 +86,7 @@ describe('soak', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     t.after(() => child.kill('SIGKILL'));
-    await observer.nextText(topics.availability, 'online', 60_000);
+    await observer.nextText(topics.availability, 'online', 0, 60_000);
 
     // Counted and let go as they arrive: hours of results must not pile up in this process.
     const carried = { results: 0, errors: 0, stats: 0 };
@@ -132,7 +132,7 @@ describe('soak', () => {
     console.log(`soak RSS (MiB, medians of 5 s): after warm-up (${WARM_UP_SECONDS} s) ${warm}, end ${end}, peak ${peak}; every 10 s: ${samples.filter((x) => x.s % 10 === 0).map((x) => x.rss).join(' ')}`);
     for (const m of memory) console.log(`soak memory at ${m.s} s (MiB): ${JSON.stringify(m.split)}`);
 
-    const stopped = observer.nextText(topics.availability, 'stopped');
+    const stopped = observer.nextText(topics.availability, 'stopped', 0, 60_000);
     child.kill('SIGTERM');
     assert.equal(await exit, 0, out.slice(-2000));
     await stopped;

@@ -26,9 +26,14 @@ export class OrderedOutput {
     private readonly taken: () => void,
   ) {}
 
-  /** Out-of-order items (replicas) wait beside the limit; the next item to pop is always let in. */
+  /**
+   * Out-of-order items (replicas) wait beside the limit; the next item to pop is always let in, and so
+   * is any item while the next one is not here yet: the next one may be queued behind the executor
+   * that is trying to hand this one over, and only letting it go frees that executor for it. (The items
+   * parked so are in flight anyway, bounded by the byte budget.)
+   */
   hasRoom(item: Item): boolean {
-    return item.seq === this.popped || this.finished.size < this.limit;
+    return item.seq === this.popped || this.finished.size < this.limit || !this.finished.has(this.popped);
   }
 
   add(item: Item): void {

@@ -91,7 +91,9 @@ export class PipelineCore {
   }
 
   private hasRoom(): boolean {
-    return this.stages[0]!.queue.length < this.limits.inputQueueLimit && this.inFlight < this.maxInFlight;
+    // inFlightLimit, not only the byte budget: items replicas finished out of order may wait in the
+    // output beyond its limit (see OrderedOutput.hasRoom), which must not let more in than the limits say.
+    return this.stages[0]!.queue.length < this.limits.inputQueueLimit && this.inFlight < this.inFlightLimit;
   }
 
   // ---- push ----

@@ -10,6 +10,10 @@
  *   fail-invoke-if-first-byte <n>    invoke fails when input 0's first byte equals n
  *   fail-allocate                    AllocateTensors fails
  *   thread-probe <output name>       that uint8 output is 1 when invoke ran on another thread than create
+ *   invoke-await <line>              invoke, once it has logged its start, waits (at most 10 s) until the
+ *                                    invoke log (below) holds the line <line>: tests order invokes by
+ *                                    events (another invoke's start, a line they append) instead of by
+ *                                    how long each takes
  *   invoke-delay-us <n>              invoke sleeps n microseconds, holding its thread but no CPU, as a
  *                                    call into an accelerator does, and leaves the outputs as they are
  *                                    (the device did the work): benchmarks stand in for an Edge TPU so
@@ -52,6 +56,7 @@ typedef struct TfLiteModel {
   int num_inputs, num_outputs;
   int requires_edgetpu, fail_allocate, fail_byte;
   long invoke_delay_us;
+  char invoke_await[512];
 } TfLiteModel;
 
 typedef void (*Reporter)(void*, const char*, va_list);
@@ -84,6 +89,27 @@ static void log_invoke(const char* what, const TfLiteModel* m) {
   if (f == NULL) return;
   fprintf(f, "%s %s\n", what, m->inputs[0].name);
   fclose(f);
+}
+
+/* Waits until the invoke log holds the line `want`, polling every millisecond, for at most 10 s. */
+static void await_logged(const char* want) {
+  const char* path = getenv("FAKE_TFLITE_INVOKE_LOG");
+  if (path == NULL || path[0] == '\0') return;
+  for (int i = 0; i < 10000; i++) {
+    FILE* f = fopen(path, "r");
+    if (f != NULL) {
+      char line[600];
+      int found = 0;
+      while (!found && fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        found = strcmp(line, want) == 0;
+      }
+      fclose(f);
+      if (found) return;
+    }
+    struct timespec ms = {0, 1000000};
+    while (nanosleep(&ms, &ms) != 0 && errno == EINTR) {}
+  }
 }
 
 static int type_of(const char* name) {
@@ -160,6 +186,10 @@ TfLiteModel* TfLiteModelCreate(const void* data, size_t size) {
       m->fail_allocate = 1;
     } else if (strcmp(word, "fail-invoke-if-first-byte") == 0 && sscanf(rest, "%d", &n) == 1) {
       m->fail_byte = n;
+    } else if (strcmp(word, "invoke-await") == 0) {
+      while (*rest == ' ') rest++;
+      ok = rest[0] != '\0' && strlen(rest) < sizeof m->invoke_await;
+      if (ok) strcpy(m->invoke_await, rest);
     } else if (strcmp(word, "invoke-delay-us") == 0 && sscanf(rest, "%ld", &m->invoke_delay_us) == 1) {
       ok = m->invoke_delay_us >= 0;
     } else if (word[0] != '\0') {
@@ -263,6 +293,7 @@ int TfLiteInterpreterInvoke(TfLiteInterpreter* in) {
     return 1;
   }
   log_invoke("start", m);
+  if (m->invoke_await[0] != '\0') await_logged(m->invoke_await);
   if (m->invoke_delay_us > 0) {
     struct timespec wait = {m->invoke_delay_us / 1000000, (m->invoke_delay_us % 1000000) * 1000};
     while (nanosleep(&wait, &wait) != 0 && errno == EINTR) {}

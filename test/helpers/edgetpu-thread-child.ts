@@ -5,7 +5,7 @@
  * devices from $FAKE_EDGETPU_DEVICES (`type:path,...`), the invoke log from $FAKE_TFLITE_INVOKE_LOG.
  * Prints one JSON line.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,10 +18,21 @@ const devices: EdgeTpuDeviceRef[] = (process.env.FAKE_EDGETPU_DEVICES ?? '').spl
   return { id: entry, type, selector };
 });
 
-/** A uint8 model of 4 elements whose input is named `name` (the tag in the invoke log). */
-function delayedModel(name: string, delayMs: number): Uint8Array {
-  return fakeModel({ inputs: [{ name, type: 'uint8', shape: [4] }], outputs: [{ name: 'y', type: 'uint8', shape: [4] }], invokeDelayUs: delayMs * 1000 });
+/**
+ * A uint8 model of 4 elements whose input is named `name` (the tag in the invoke log); its invoke
+ * takes `delayMs`, after waiting (at most 10 s) for the line `awaits` in the invoke log when given.
+ */
+function delayedModel(name: string, delayMs: number, awaits?: string): Uint8Array {
+  return fakeModel({
+    inputs: [{ name, type: 'uint8', shape: [4] }],
+    outputs: [{ name: 'y', type: 'uint8', shape: [4] }],
+    invokeDelayUs: delayMs * 1000,
+    ...(awaits !== undefined && { invokeAwait: awaits }),
+  });
 }
+
+/** Appends `line` to the invoke log, for an invoke that awaits it. */
+const logLine = (line: string) => appendFileSync(process.env.FAKE_TFLITE_INVOKE_LOG!, `${line}\n`);
 
 function lines(file: string | undefined): string[] {
   try {
@@ -38,21 +49,27 @@ async function untilLogged(line: string): Promise<void> {
 }
 
 const scenarios: Record<string, () => Promise<unknown>> = {
-  /** A long invoke in flight, then a file read: which settles first. */
+  /**
+   * An invoke in flight, then a file read: which settles first. The invoke lasts until the read has
+   * finished (it awaits the line the read logs), so only a read held up behind it can come second.
+   */
   async 'pool-free'() {
-    const engine = await loadEdgeTpuEngine(delayedModel('slow', 1500), { device: devices[0]! });
+    const engine = await loadEdgeTpuEngine(delayedModel('slow', 100, 'read'), { device: devices[0]! });
     const order: string[] = [];
     const invoked = engine.invoke({ slow: new Uint8Array(4) }).then(() => order.push('invoke'));
-    await readFile(process.argv[1]!).then(() => order.push('read'));
+    await readFile(process.argv[1]!).then(() => (order.push('read'), logLine('read')));
     await invoked;
     await engine.dispose();
     return order;
   },
 
-  /** Two interpreters invoked together: the invoke log. */
+  /**
+   * Two interpreters invoked together: the invoke log. Each invoke waits for the other's start before
+   * it ends, so they overlap however late a thread starts, unless one cannot start before the other ends.
+   */
   async overlap() {
-    const a = await loadEdgeTpuEngine(delayedModel('a', 300), { device: devices[0]! });
-    const b = await loadEdgeTpuEngine(delayedModel('b', 300), { device: devices[1]! });
+    const a = await loadEdgeTpuEngine(delayedModel('a', 50, 'start b'), { device: devices[0]! });
+    const b = await loadEdgeTpuEngine(delayedModel('b', 50, 'start a'), { device: devices[1]! });
     await Promise.all([a.invoke({ a: new Uint8Array(4) }), b.invoke({ b: new Uint8Array(4) })]);
     await Promise.all([a.dispose(), b.dispose()]);
     return invokeLog();
@@ -94,11 +111,13 @@ const scenarios: Record<string, () => Promise<unknown>> = {
          engine.invoke({ stuck: new Uint8Array(4) });
          parentPort.postMessage('invoking');
        });`,
-      { eval: true, workerData: { engineModule, model: delayedModel('stuck', 800), device: devices[0]! } },
+      { eval: true, workerData: { engineModule, model: delayedModel('stuck', 100, 'terminated'), device: devices[0]! } },
     );
     await once(worker, 'message');
     await untilLogged('start stuck');
     await worker.terminate();
+    // Only now may the invoke end: its completion surely comes after the worker is gone.
+    logLine('terminated');
     await untilLogged('end stuck');
     const engine = await loadEdgeTpuEngine(delayedModel('after', 0), { device: devices[1]! });
     const results: number[][] = [];

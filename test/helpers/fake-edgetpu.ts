@@ -52,6 +52,8 @@ export interface FakeModel {
   readonly threadProbe?: string;
   /** Invoke sleeps this long first (holding its thread, not the CPU), as an accelerator call does. */
   readonly invokeDelayUs?: number;
+  /** Invoke, once started, waits (at most 10 s) until the invoke log holds this line. */
+  readonly invokeAwait?: string;
 }
 
 export function fakeModel(model: FakeModel): Uint8Array {
@@ -67,5 +69,6 @@ export function fakeModel(model: FakeModel): Uint8Array {
   if (model.failInvokeIfFirstByte !== undefined) lines.push(`fail-invoke-if-first-byte ${model.failInvokeIfFirstByte}`);
   if (model.threadProbe) lines.push(`thread-probe ${model.threadProbe}`);
   if (model.invokeDelayUs !== undefined) lines.push(`invoke-delay-us ${Math.round(model.invokeDelayUs)}`);
+  if (model.invokeAwait !== undefined) lines.push(`invoke-await ${model.invokeAwait}`);
   return new TextEncoder().encode(`${lines.join('\n')}\n`);
 }
