@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { watch } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { Notifier } from '../src/systemd/notify.js';
 import type { ClassifierFactory } from '../src/daemon/classifier.js';
 import { loadConfig } from '../src/daemon/config-load.js';
@@ -27,6 +27,15 @@ describe('config reload', () => {
   /** Writes a config file for this broker; `model` and `cameras` are YAML lines. */
   async function writeConfig(file: string, model: string, cameras = `  a: rl/${process.pid}/a`): Promise<void> {
     await writeFile(file, [`node: reload-${process.pid}-${n}`, `mqtt: {url: "${scratch.broker.url}", topicPrefix: t${process.pid}, reconnectMinMs: 50}`, model, 'cameras:', cameras, ''].join('\n'));
+  }
+
+  /** A daemon with the real classifier on `file`, an observer of camera a's results, and parrot.jpg to send. */
+  async function startReal(t: TestContext, file: string) {
+    const config = await loadConfig(file);
+    const observer = await Observer.connect(scratch.broker.url, [topicsFor(config.mqtt.topicPrefix, config.node).result('a')]);
+    const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    return { daemon, observer, image: await readFile(testDataPath('images/parrot.jpg')) };
   }
 
   it('swaps to a new model: frames in the old pipeline answered by it, new frames by the new one, no reconnect', async (t) => {
@@ -97,12 +106,7 @@ describe('config reload', () => {
     const v2 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, segments: 2}`;
     const v1 = `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v1_0.5_160_quant.tflite'))}, segments: 2}`;
     await writeConfig(file, v2);
-    const config = await loadConfig(file);
-    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
-    const observer = await Observer.connect(scratch.broker.url, [topics.result('a')]);
-    const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
-    t.after(() => Promise.all([daemon.stop(), observer.close()]));
-    const image = await readFile(testDataPath('images/parrot.jpg'));
+    const { daemon, observer, image } = await startReal(t, file);
     const sent = 24;
     // Frames 6..10 flow while the reload to v1 runs, 11..15 after it (v1 serves them), 16..20 while
     // the reload back to v2 runs, 21..24 after it: those four are v2's whichever reload was slow.
@@ -137,12 +141,7 @@ describe('config reload', () => {
     const file = path.join(scratch.dir, `refuse${n}.yaml`);
     const mobilenet = JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'));
     await writeConfig(file, `model: {file: ${mobilenet}, labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}}`);
-    const config = await loadConfig(file);
-    const topics = topicsFor(config.mqtt.topicPrefix, config.node);
-    const observer = await Observer.connect(scratch.broker.url, [topics.result('a')]);
-    const daemon = await Daemon.start({ config, createClassifier: createPipelineClassifier, log });
-    t.after(() => Promise.all([daemon.stop(), observer.close()]));
-    const image = await readFile(testDataPath('images/parrot.jpg'));
+    const { daemon, observer, image } = await startReal(t, file);
     const answer = async (sequence: number) => {
       await observer.client.publishAsync(`rl/${process.pid}/a`, image, { properties: { userProperties: { sequence: String(sequence) } } });
       const result = json(await observer.next((s) => json(s).sequence === sequence, 60_000));
