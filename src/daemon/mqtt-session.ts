@@ -84,6 +84,8 @@ export function redactUrl(url: string): string {
 const REFUSED_PROTOCOL = new Set([1, 0x84]);
 /** How long a stop waits for the broker to acknowledge `stopped`. */
 const STOP_ACK_MS = 2000;
+/** How long `online` waits for the status will's connection before going out without it. */
+const COMPANION_WAIT_MS = 5000;
 /** MQTT v5 DISCONNECT reason: another connection with this client id took the session. */
 const SESSION_TAKEN_OVER = 0x8e;
 /**
@@ -262,21 +264,40 @@ export class MqttSession {
     };
   }
 
-  private openCompanion(): void {
+  /**
+   * Connects the companion holding `statusWill` (first time: opens it, with the protocol version the
+   * broker took) and waits until it is connected, at most COMPANION_WAIT_MS: `online` must not go out
+   * before the will that would take the status back is in place.
+   */
+  private async ensureCompanion(): Promise<void> {
     const o = this.options;
     const will = o.statusWill;
-    if (will === undefined || this.companion !== undefined || this.stopping) return;
-    const companion = mqtt.connect(o.url, {
-      ...this.baseOptions(),
-      // Its own id, never this session's, so that the two never take the connection from each other.
-      clientId: `${o.clientId}-will-${randomBytes(4).toString('hex')}`,
-      // It publishes nothing: mqtt.js's own reconnects do.
-      reconnectPeriod: o.reconnectMaxMs,
-      will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    if (will === undefined || this.stopping || this.companion?.connected) return;
+    let companion = this.companion;
+    if (companion === undefined) {
+      companion = mqtt.connect(o.url, {
+        ...this.baseOptions(),
+        // Its own id, never this session's, so that the two never take the connection from each other.
+        clientId: `${o.clientId}-will-${randomBytes(4).toString('hex')}`,
+        // It publishes nothing: mqtt.js's own reconnects do, as often as this session's fastest.
+        reconnectPeriod: o.reconnectMinMs,
+        will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+      });
+      // This session's own connection reports the broker's problems; these would say the same again.
+      companion.on('error', (err) => o.log.debug({ event: 'mqtt-status-will', err: err.message }, 'status will connection error'));
+      this.companion = companion;
+    }
+    const connected = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        companion.off('connect', onConnect);
+        resolve(ok);
+      };
+      const onConnect = () => done(true);
+      const timer = setTimeout(() => done(false), COMPANION_WAIT_MS);
+      companion.on('connect', onConnect);
     });
-    // The session's own connection reports the broker's problems; these would say the same again.
-    companion.on('error', (err) => o.log.debug({ event: 'mqtt-status-will', err: err.message }, 'status will connection error'));
-    this.companion = companion;
+    if (!connected) o.log.warn({ event: 'mqtt-status-will', url: redactUrl(o.url) }, `the status will connection did not come up within ${COMPANION_WAIT_MS / 1000} s: after a crash, status may keep its last state`);
   }
 
   private open(): void {
@@ -320,11 +341,13 @@ export class MqttSession {
     this.connects++;
     o.log.info({ event: 'mqtt-connected', url: redactUrl(o.url), protocolVersion: this.version, reconnects: this.connects - 1 }, 'MQTT connected');
     if (this.subscriptions.length > 0) await this.subscribe(client, this.subscriptions);
+    await this.ensureCompanion();
+    // Dropped or stopped meanwhile: the next connect (if any) says it all.
+    if (client !== this.client || !client.connected || this.stopping) return;
     // Everything retained first and `online` last, so whoever sees `online` also sees current state.
     for (const message of this.retained.values()) if (message.topic !== o.availabilityTopic) this.send(message);
     for (const message of this.outbox.drain()) this.send(message);
     this.send(this.availability('online'));
-    this.openCompanion();
     this.firstConnect.resolve();
     o.onConnect?.();
   }
