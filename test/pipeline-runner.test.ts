@@ -161,7 +161,7 @@ test('bounded: in flight never beyond the byte budget or the queue limits; tryPu
 });
 
 test('a steady stream with released outputs reuses slabs from the pool', async () => {
-  const pool = new SlabPool(64);
+  const pool = new SlabPool(64 * 4 * BYTES);
   const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES), { allocator: pool });
   const producer = (async () => {
     for (let i = 0; i < 300; i++) await runner.push([item(i)]);
@@ -292,7 +292,7 @@ test('create refuses a broken chain or a failing engine, and leaves no worker be
   const hangs = passThroughChain(2, BYTES, { faults: { 1: { hangOnOpen: true } } });
   await assert.rejects(PipelinedModelRunner.create(hangs, { openTimeoutMs: 2000 }), (e: unknown) =>
     e instanceof EngineError && e.device === 'pt:1' && /^segment 1: could not open passthrough engine on pt:1: did not open within 2000 ms/.test(e.message));
-  await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { stageQueueLimit: 0 }), /stageQueueLimit must be a number >= 1/);
+  await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { stageQueueLimit: 0 }), /stageQueueLimit must be an integer >= 1/);
   await assert.rejects(PipelinedModelRunner.create(passThroughChain(1, BYTES), { byteBudget: 100 }), /byteBudget 100 is smaller than one item/);
   await until(() => liveExecutorWorkers() <= before, () => `the workers of the refused pipelines to exit: ${liveExecutorWorkers() - before} left`);
   assert.equal(liveExecutorWorkers(), before);

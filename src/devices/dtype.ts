@@ -51,9 +51,13 @@ export function allocate(dtype: DType, count: number): TensorData {
   return new (ARRAY_OF[dtype] ?? Uint8Array)(count);
 }
 
-/** True when `data` is the typed array class `dtype` travels in. */
+/**
+ * True when `data` can stand for a `dtype` tensor: the typed array class `dtype` travels in (or a
+ * subclass, such as Node's Buffer for uint8), or raw bytes (a Uint8Array, Buffer or Uint8ClampedArray)
+ * for any type, since tensors are copied as bytes. Arrays of another element type are refused.
+ */
 export function matchesDType(dtype: DType, data: TensorData): boolean {
-  return data.constructor === (ARRAY_OF[dtype] ?? Uint8Array);
+  return data instanceof (ARRAY_OF[dtype] ?? Uint8Array) || data instanceof Uint8Array || data instanceof Uint8ClampedArray;
 }
 
 export function bytesOf(data: TensorData): Uint8Array {

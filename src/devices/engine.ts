@@ -11,7 +11,7 @@ export type DType =
   | 'bool' | 'string' | 'complex64' | 'complex128' | 'resource' | 'variant' | 'int4' | 'bfloat16';
 
 export type TensorData =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
   | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
 /** Tensors by name: how inputs go in and outputs come out of every engine and the pipeline. */

@@ -35,3 +35,11 @@ export class PipelineFailedError extends Error {
     this.name = 'PipelineFailedError';
   }
 }
+
+/** release() given something it cannot take back: outputs released already, or not this runner's. */
+export class ReleaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReleaseError';
+  }
+}

@@ -9,6 +9,7 @@ import { EngineError } from '../devices/engine.js';
 import { bytesOf, viewAs } from '../devices/dtype.js';
 import { openEngine } from '../devices/open-engine.js';
 import type { Placement } from './slab-layout.js';
+import { InvokeClock } from './invoke-clock.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 import { errorInfo } from './worker-protocol.js';
 
@@ -20,6 +21,7 @@ const port = parentPort!;
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 let engine: Engine | undefined;
+let clock: InvokeClock | undefined;
 let inputs: readonly Placement[] = [];
 let outputs: readonly Placement[] = [];
 const pending: { seq: number; slab: number }[] = [];
@@ -56,10 +58,13 @@ async function drain(): Promise<void> {
   while (pending.length > 0) {
     const { seq, slab } = pending.shift()!;
     const start = performance.now();
+    clock!.started();
     try {
       await runOne(engine!, slabs.get(slab)!);
+      clock!.ended();
       post({ type: 'done', seq, busyMs: performance.now() - start });
     } catch (err) {
+      clock!.ended();
       post({ type: 'failed', seq, error: errorInfo(err) });
     }
   }
@@ -69,6 +74,7 @@ async function drain(): Promise<void> {
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'open':
+      clock = new InvokeClock(msg.clock);
       openEngine(msg.spec).then(
         (opened) => {
           engine = opened;

@@ -33,11 +33,16 @@ export class OrderedOutput {
    * parked so are in flight anyway, bounded by the byte budget.)
    */
   hasRoom(item: Item): boolean {
-    return item.seq === this.popped || this.finished.size < this.limit || !this.finished.has(this.popped);
+    return item.seq === this.popped || this.finished.size < this.limit || !this.nextFinished;
   }
 
   add(item: Item): void {
     this.finished.set(item.seq, item);
+  }
+
+  /** Whether the item pop takes next has finished. */
+  get nextFinished(): boolean {
+    return this.finished.has(this.popped);
   }
 
   get waiting(): boolean {

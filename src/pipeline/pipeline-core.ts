@@ -10,8 +10,8 @@ import type { NamedTensors } from '../devices/engine.js';
 import { checkNamedTensors } from '../devices/tensor-check.js';
 import type { ChainAnalysis } from './chain.js';
 import { PipelineClosedError, SegmentInvokeError } from './errors.js';
-import { watchForHangs } from './hang-watch.js';
-import { writeInputs } from './item-tensors.js';
+import { watchPipeline } from './hang-watch.js';
+import { copyTensors, writeInputs } from './item-tensors.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { RunnerLimits } from './runner-options.js';
 import type { SlabAllocator } from './slab-pool.js';
@@ -40,6 +40,8 @@ export class PipelineCore {
   /** Pushes waiting for room, oldest first. */
   private readonly pushWaiters: PushWaiter[] = [];
   private inStages = 0;
+  /** Outputs popped as views of their slab and not released yet: their slabs count against the byte budget. */
+  private held = 0;
   private readonly endToEnd = new RecentSamples();
   private closed = false;
   failure: Error | undefined;
@@ -74,7 +76,12 @@ export class PipelineCore {
       executor.setLayout(placementsOf(this.layout, executor.inputs), placementsOf(this.layout, executor.outputs));
       executor.hold(false);
     }
-    this.hangTimer = watchForHangs(this.stages, this.limits.hangTimeoutMs, (failure) => this.fail(failure));
+    this.hangTimer = watchPipeline({
+      stages: this.stages,
+      hangTimeoutMs: this.limits.hangTimeoutMs,
+      stalled: () => this.stalled(),
+      fail: (failure) => this.fail(failure),
+    });
   }
 
   /** The most items the limits allow in flight at once: the byte budget or the queues, whichever is less. */
@@ -90,10 +97,23 @@ export class PipelineCore {
     return this.nextSeq - this.output.popped;
   }
 
+  /**
+   * Outputs that may be held as views at once: at most the option, and always one slab short of the
+   * budget, so that holding them can never keep every push out.
+   */
+  get heldLimit(): number {
+    return Math.max(0, Math.min(this.limits.heldOutputLimit, this.maxInFlight - 1));
+  }
+
   private hasRoom(): boolean {
     // inFlightLimit, not only the byte budget: items replicas finished out of order may wait in the
-    // output beyond its limit (see OrderedOutput.hasRoom), which must not let more in than the limits say.
-    return this.stages[0]!.queue.length < this.limits.inputQueueLimit && this.inFlight < this.inFlightLimit;
+    // output beyond its limit (see OrderedOutput.hasRoom), which must not let more in than the limits
+    // say; failed items count too, until popped. Held outputs' slabs count against the byte budget.
+    return (
+      this.stages[0]!.queue.length < this.limits.inputQueueLimit &&
+      this.inFlight < this.inFlightLimit &&
+      this.inFlight + this.held < this.maxInFlight
+    );
   }
 
   // ---- push ----
@@ -103,7 +123,9 @@ export class PipelineCore {
     if (this.closed) throw new PipelineClosedError();
     checkNamedTensors(this.chain.inputs, inputs, 'push');
     if (!this.hasRoom() || this.pushWaiters.length > 0) {
-      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ inputs, resolve, reject }));
+      // Copied now, so that the caller may reuse its buffers as soon as push returns, awaited or not.
+      const copy = copyTensors(inputs);
+      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ inputs: copy, resolve, reject }));
     }
     this.admit(inputs);
   }
@@ -237,14 +259,49 @@ export class PipelineCore {
 
   // ---- pop ----
 
+  /** The next item in push order; after a failure, those finished before it still come out first. */
   async pop(): Promise<Item | null> {
-    if (this.failure) throw this.failure;
     if (!this.output.waiting) {
       const item = this.output.takeNext();
       if (item) this.roomForOutput();
       if (item !== undefined) return item;
     }
+    if (this.failure) throw this.failure;
     return this.output.wait();
+  }
+
+  /** Whether a popped item's outputs may stay views of its slab; if so, it counts as held until released. */
+  keepHeld(): boolean {
+    if (this.held >= this.heldLimit) return false;
+    this.held++;
+    return true;
+  }
+
+  /** A held output was released: its slab goes back, and a push may get in. */
+  releaseHeld(slab: SharedArrayBuffer): void {
+    this.held--;
+    this.slabs.release(slab);
+    this.wakePushers();
+  }
+
+  /** A held output was collected without release(): its slab cannot be reused (a view of it may live on elsewhere) but no longer counts. */
+  dropHeld(slabId: number): void {
+    this.held--;
+    this.slabs.forgetId(slabId);
+    this.wakePushers();
+  }
+
+  /** A popped item whose outputs were copied out: its slab goes back at once. */
+  releaseSlab(slab: SharedArrayBuffer): void {
+    this.slabs.release(slab);
+    this.wakePushers();
+  }
+
+  /** Items in the stages, none running, and the one pop waits for not finished: nothing will ever move. */
+  private stalled(): string | undefined {
+    if (this.failure || this.inStages === 0 || this.output.nextFinished) return undefined;
+    if (this.stages.some((stage) => stage.slots.some((slot) => slot.running.length > 0))) return undefined;
+    return `${this.inStages} item(s) in flight but none running, item ${this.output.popped} awaited`;
   }
 
   // ---- shutdown and failure ----
@@ -275,6 +332,8 @@ export class PipelineCore {
     this.failure = error;
     clearInterval(this.hangTimer);
     for (const waiter of this.pushWaiters.splice(0)) waiter.reject(error);
+    // Pops already waiting get what finished before the failure, in order; the rest reject.
+    this.output.deliver();
     this.output.rejectWaiters(error);
     this.settleClose?.();
     for (const executor of this.executors) void executor.terminate();
@@ -295,7 +354,8 @@ export class PipelineCore {
       pushed: this.nextSeq,
       popped: this.output.popped,
       inFlight: this.inFlight,
-      bytesHeld: (this.output.slabsHeld + this.inStages) * this.layout.byteSize,
+      outputsHeld: this.held,
+      bytesHeld: (this.output.slabsHeld + this.inStages + this.held) * this.layout.byteSize,
       latencyMsP50: this.endToEnd.percentile(50),
       latencyMsP99: this.endToEnd.percentile(99),
     };

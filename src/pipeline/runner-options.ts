@@ -10,6 +10,11 @@ export interface RunnerOptions extends SegmentDevices, ChainOptions {
   readonly stageQueueLimit?: number;
   /** Items finished and waiting for pop (default 4). */
   readonly outputQueueLimit?: number;
+  /**
+   * Popped outputs not yet released that may still view the pipeline's memory (default 4). Beyond it
+   * pop returns copies and takes the memory back at once, so a caller who never releases cannot grow it.
+   */
+  readonly heldOutputLimit?: number;
   /** Most bytes of item slabs in flight (default 256 MiB); push waits beyond it. */
   readonly byteBudget?: number;
   /** An executor that has not answered after this long fails the pipeline as hung (default 60 s; 0 = never). */
@@ -24,6 +29,7 @@ const DEFAULTS = {
   inputQueueLimit: 4,
   stageQueueLimit: 2,
   outputQueueLimit: 4,
+  heldOutputLimit: 4,
   byteBudget: 256 * 2 ** 20,
   hangTimeoutMs: 60_000,
   openTimeoutMs: 60_000,
@@ -37,8 +43,9 @@ export function runnerLimits(options: RunnerOptions): RunnerLimits {
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value = options[key];
     if (value === undefined) continue;
-    const min = key === 'hangTimeoutMs' || key === 'openTimeoutMs' ? 0 : 1;
-    if (!Number.isFinite(value) || value < min) throw new RangeError(`${key} must be a number >= ${min}, got ${value}`);
+    const min = key === 'hangTimeoutMs' || key === 'openTimeoutMs' || key === 'heldOutputLimit' ? 0 : 1;
+    // Integers only: a queue of 2.5 items or a budget of a fraction of a byte means nothing.
+    if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${key} must be an integer >= ${min}, got ${value}`);
     limits[key] = value;
   }
   return limits;

@@ -10,7 +10,8 @@
 import type { NamedTensors, TensorData, TensorSpec } from '../devices/engine.js';
 import { TensorInputError } from '../devices/tensor-check.js';
 import type { ChainAnalysis } from './chain.js';
-import { viewOutputs } from './item-tensors.js';
+import { detachOutputs, viewOutputs } from './item-tensors.js';
+import { ReleaseError } from './errors.js';
 import { openPipeline } from './open-pipeline.js';
 import { PipelineCore } from './pipeline-core.js';
 import type { RunnerOptions } from './runner-options.js';
@@ -31,8 +32,11 @@ const abandoned = new FinalizationRegistry<PipelineCore>((core) => {
 export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
   /** Which slab each popped output record views, for release(). */
   private readonly slabOf = new WeakMap<NamedTensors, SharedArrayBuffer>();
+  /** Records pop gave out as copies (the caller held too many views), and records already released. */
+  private readonly detached = new WeakSet<NamedTensors>();
+  private readonly released = new WeakSet<NamedTensors>();
   /** Popped outputs collected without release(): their slabs never return, so executors forget them. */
-  private readonly unreleased = new FinalizationRegistry<number>((id) => this.core.slabs.forget(id));
+  private readonly unreleased = new FinalizationRegistry<number>((id) => this.core.dropHeld(id));
 
   private constructor(private readonly core: PipelineCore) {
     abandoned.register(this, core, this);
@@ -83,24 +87,33 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     return this.core.inFlightLimit;
   }
 
+  /** What failed the pipeline (a dead or hung executor, a deadlock), once it has; pops still give what finished before. */
+  get failure(): Error | undefined {
+    return this.core.failure;
+  }
+
   /** Bytes of one item's slab: the unit of the byte budget. */
   get itemBytes(): number {
     return this.core.layout.byteSize;
   }
 
   /**
-   * Queues one item, waiting while the pipeline is full. Inputs by name, or an array in `inputs`
-   * order. An empty array or record closes the pipeline (queued items still drain).
+   * Queues one item, waiting while the pipeline is full. Inputs by name, an array in `inputs` order,
+   * or for a one-input pipeline the typed array itself; any typed array of the tensor's type, or raw
+   * bytes (Uint8Array, Buffer, Uint8ClampedArray) of its size. The inputs are copied before push
+   * returns, awaited or not, so the caller may reuse its buffers at once. An empty array or record
+   * closes the pipeline (queued items still drain). Bad inputs throw TensorInputError saying what was
+   * expected.
    */
-  async push(inputs: NamedTensors | readonly TensorData[]): Promise<void> {
-    const named = this.named(inputs);
+  async push(inputs: PushInputs): Promise<void> {
+    const named = this.named(inputs, 'push');
     if (named === undefined) return this.close();
     return this.core.push(named);
   }
 
   /** Like push, but returns false at once instead of waiting when the pipeline is full. */
-  tryPush(inputs: NamedTensors | readonly TensorData[]): boolean {
-    const named = this.named(inputs);
+  tryPush(inputs: PushInputs): boolean {
+    const named = this.named(inputs, 'tryPush');
     if (named === undefined) {
       void this.close();
       return true;
@@ -109,27 +122,45 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
   }
 
   /**
-   * The outputs of the oldest item, by name, viewing the item's memory; null once closed and drained.
-   * Rejects with SegmentInvokeError if that item's inference failed, and with PipelineFailedError once
-   * the pipeline has failed. Pass the outputs to release() when done to let the memory be reused.
+   * The outputs of the oldest item, by name; null once closed and drained. They view the item's memory
+   * until release() gives it back; with `heldOutputLimit` outputs held unreleased, they are copies
+   * instead, which need no release. Rejects with SegmentInvokeError if that item's inference failed,
+   * and with PipelineFailedError once the pipeline has failed (after the items that finished before).
    */
   async pop(): Promise<NamedTensors | null> {
     const item = await this.core.pop();
     if (item === null) return null;
     if (item.error) throw item.error;
-    const outputs = viewOutputs(this.core.layout, this.core.chain.outputs, item.slab!);
-    this.slabOf.set(outputs, item.slab!);
-    this.unreleased.register(outputs, this.core.slabs.id(item.slab!), outputs);
+    const slab = item.slab!;
+    const outputs = viewOutputs(this.core.layout, this.core.chain.outputs, slab);
+    if (!this.core.keepHeld()) {
+      const copies = detachOutputs(this.core.chain.outputs, outputs);
+      this.core.releaseSlab(slab);
+      this.detached.add(copies);
+      return copies;
+    }
+    this.slabOf.set(outputs, slab);
+    this.unreleased.register(outputs, this.core.slabs.id(slab), outputs);
     return outputs;
   }
 
-  /** Gives a popped item's memory back for reuse; its arrays must not be used afterwards. */
+  /**
+   * Gives a popped item's memory back for reuse; its arrays must not be used afterwards (the next item
+   * may overwrite them). Releasing a copy pop gave out does nothing. Throws ReleaseError for anything
+   * else: a record released before, or one that is not an output of this runner's pop().
+   */
   release(outputs: NamedTensors): void {
     const slab = this.slabOf.get(outputs);
-    if (!slab) return;
-    this.slabOf.delete(outputs);
-    this.unreleased.unregister(outputs);
-    this.core.slabs.release(slab);
+    if (slab) {
+      this.slabOf.delete(outputs);
+      this.released.add(outputs);
+      this.unreleased.unregister(outputs);
+      this.core.releaseHeld(slab);
+      return;
+    }
+    if (this.detached.has(outputs)) return;
+    if (this.released.has(outputs)) throw new ReleaseError('release: these outputs were released already');
+    throw new ReleaseError(`release: ${describeValue(outputs)} is not an output record this runner's pop() returned (a copy of one, or another runner's, cannot be released)`);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<NamedTensors> {
@@ -146,16 +177,37 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     return this.core.stats();
   }
 
-  private named(inputs: NamedTensors | readonly TensorData[]): NamedTensors | undefined {
-    if (!Array.isArray(inputs)) {
-      return Object.keys(inputs).length === 0 ? undefined : (inputs as NamedTensors);
-    }
-    const list = inputs as readonly TensorData[];
-    if (list.length === 0) return undefined;
+  /**
+   * Inputs by name from what push was given; undefined for the empty record or array that closes the
+   * pipeline. A bare typed array stands for the one input of a one-input pipeline.
+   */
+  private named(inputs: PushInputs, where: string): NamedTensors | undefined {
     const specs = this.core.chain.inputs;
-    if (list.length !== specs.length) {
-      throw new TensorInputError(`push: ${list.length} tensors given but the pipeline takes ${specs.length} (${specs.map((s) => `"${s.name}"`).join(', ')})`);
+    const expected = specs.map((s) => `"${s.name}"`).join(', ');
+    if (ArrayBuffer.isView(inputs)) {
+      if (specs.length === 1) return { [specs[0]!.name]: inputs as TensorData };
+      throw new TensorInputError(`${where}: a single ${describeValue(inputs)} was given but the pipeline takes ${specs.length} inputs (${expected}): give them by name or as an array in that order`);
     }
-    return Object.fromEntries(specs.map((s, i) => [s.name, list[i]!]));
+    if (Array.isArray(inputs)) {
+      const list = inputs as readonly TensorData[];
+      if (list.length === 0) return undefined;
+      if (list.length !== specs.length) throw new TensorInputError(`${where}: ${list.length} tensors given but the pipeline takes ${specs.length} (${expected})`);
+      return Object.fromEntries(specs.map((s, i) => [s.name, list[i]!]));
+    }
+    if (inputs === null || typeof inputs !== 'object') {
+      throw new TensorInputError(`${where}: takes the input tensors by name (${expected}), as an array in that order${specs.length === 1 ? ', or the one typed array' : ''}; got ${describeValue(inputs)}`);
+    }
+    return Object.keys(inputs).length === 0 ? undefined : (inputs as NamedTensors);
   }
+}
+
+/** What push takes: tensors by name, an array in input order, or for a one-input pipeline the typed array itself. */
+export type PushInputs = NamedTensors | readonly TensorData[] | TensorData;
+
+/** A value as an error message names it. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `${typeof value} ${String(value).slice(0, 40)}`;
+  const name = value.constructor?.name ?? 'object';
+  return ArrayBuffer.isView(value) ? `${name} of ${value.byteLength} bytes` : name;
 }

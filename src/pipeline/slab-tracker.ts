@@ -1,12 +1,12 @@
 /**
  * Item slabs between the allocator and the executors. Executors cache each slab under an id so that
- * a hand-off posts only the id after the first time; when a slab leaves the pipeline for good they
- * must drop it, or it could never be freed.
+ * a hand-off posts only the id after the first time; when a slab leaves this pipeline for good (the
+ * allocator drops it or gives it to another pipeline) they must drop it, or it could never be freed.
  */
-import type { SlabAllocator } from './slab-pool.js';
+import type { SlabAllocator, SlabOwner } from './slab-pool.js';
 import type { WorkerExecutor } from './worker-executor.js';
 
-export class SlabTracker {
+export class SlabTracker implements SlabOwner {
   private readonly ids = new WeakMap<SharedArrayBuffer, number>();
   private nextId = 0;
 
@@ -18,7 +18,7 @@ export class SlabTracker {
 
   /** A slab for one item; throws RangeError if a caller's allocator gives one too small. */
   acquire(): SharedArrayBuffer {
-    const slab = this.allocator.acquire(this.byteSize);
+    const slab = this.allocator.acquire(this.byteSize, this);
     if (slab.byteLength < this.byteSize) {
       throw new RangeError(`allocator gave a slab of ${slab.byteLength} bytes; items need ${this.byteSize}`);
     }
@@ -32,11 +32,19 @@ export class SlabTracker {
   }
 
   release(slab: SharedArrayBuffer): void {
-    if (!this.allocator.release(slab)) this.forget(this.id(slab));
+    this.allocator.release(slab, this);
   }
 
-  /** No executor will see this slab again: they drop their references so it can be freed. */
-  forget(id: number): void {
+  /** As forget(), by id: for a slab only known by its id any more. */
+  forgetId(id: number): void {
     for (const executor of this.executors) executor.forget(id);
+  }
+
+  /** No executor of this pipeline will see this slab again: they drop their references so it can be freed. */
+  forget(slab: SharedArrayBuffer): void {
+    const id = this.ids.get(slab);
+    if (id === undefined) return;
+    this.ids.delete(slab);
+    this.forgetId(id);
   }
 }

@@ -53,7 +53,9 @@ export interface PipelineStats {
   readonly popped: number;
   /** Items accepted and not yet popped. */
   readonly inFlight: number;
-  /** Bytes of the slabs those items occupy. */
+  /** Outputs popped as views of the pipeline's memory and not released yet. */
+  readonly outputsHeld: number;
+  /** Bytes of the slabs those items and held outputs occupy. */
   readonly bytesHeld: number;
   /** Push accepted to output ready. */
   readonly latencyMsP50: number;

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { TensorSpec } from '../devices/engine.js';
 import { EngineError } from '../devices/engine.js';
 import { engineDevice, type EngineSpec } from '../devices/open-engine.js';
+import { InvokeClock } from './invoke-clock.js';
 import type { Placement } from './slab-layout.js';
 import type { ErrorInfo, FromWorker, ToWorker } from './worker-protocol.js';
 
@@ -38,6 +39,7 @@ export class WorkerExecutor {
   private outbox: number[] = [];
   private flushing: NodeJS.Immediate | undefined;
   private readonly exited: Promise<void>;
+  private readonly clock: InvokeClock;
 
   private constructor(
     private readonly worker: Worker,
@@ -45,8 +47,15 @@ export class WorkerExecutor {
     readonly inputs: readonly TensorSpec[],
     readonly outputs: readonly TensorSpec[],
     exited: Promise<void>,
+    clock: InvokeClock,
   ) {
     this.exited = exited;
+    this.clock = clock;
+  }
+
+  /** How long the engine's invoke in progress has run (ms, measured by the executor); undefined when idle. */
+  invokeRunningMs(): number | undefined {
+    return this.clock.runningMs();
   }
 
   /**
@@ -55,6 +64,7 @@ export class WorkerExecutor {
    */
   static open(spec: EngineSpec, events: ExecutorEvents, timeoutMs = 0): Promise<WorkerExecutor> {
     const worker = new Worker(workerUrl);
+    const clock = new InvokeClock();
     live++;
     let executor: WorkerExecutor | undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => { live--; resolve(); }));
@@ -79,13 +89,13 @@ export class WorkerExecutor {
           case 'failed': events.failed(msg.seq, msg.error); break;
           case 'opened':
             clearTimeout(timer);
-            executor = new WorkerExecutor(worker, msg.device, msg.inputs, msg.outputs, exited);
+            executor = new WorkerExecutor(worker, msg.device, msg.inputs, msg.outputs, exited, clock);
             resolve(executor);
             break;
           case 'open-failed': fail(Object.assign(new Error(msg.error.message), { name: msg.error.name })); break;
         }
       });
-      const post: ToWorker = { type: 'open', spec };
+      const post: ToWorker = { type: 'open', spec, clock: clock.buffer };
       worker.postMessage(post);
     });
   }

@@ -9,7 +9,8 @@ export interface ErrorInfo {
 }
 
 export type ToWorker =
-  | { readonly type: 'open'; readonly spec: EngineSpec }
+  /** `clock`: the executor's InvokeClock, where it says when its invoke in progress started. */
+  | { readonly type: 'open'; readonly spec: EngineSpec; readonly clock: SharedArrayBuffer }
   /** Where this segment's inputs and outputs sit in every item's slab. */
   | { readonly type: 'layout'; readonly inputs: readonly Placement[]; readonly outputs: readonly Placement[] }
   /**
