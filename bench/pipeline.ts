@@ -1,6 +1,6 @@
 /**
- * Pipeline benchmarks: runner overhead with pass-through stages, memory under a burst of pushes, and
- * mobilenet_v2 whole vs replicated vs segmented by each strategy on CPU executors.
+ * Pipeline benchmarks: runner overhead with pass-through stages, memory under a burst of pushes and
+ * under careless use, and mobilenet_v2 whole vs replicated vs segmented by each strategy on CPU executors.
  */
 import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
@@ -73,6 +73,71 @@ async function memory({ quick }: BenchOptions): Promise<BenchSection> {
       'tensor bound = in-flight limit x item slab bytes; baseline taken with the executors running and warm.',
       'growth beyond the tensor bound is V8 young-generation garbage (small per-item objects), not tensor memory;',
       'it does not grow with the number of items.',
+    ],
+  };
+}
+
+/** What a careless caller makes of memory: the three uses issue 12 found unbounded. */
+async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
+  const MiB = 2 ** 20;
+  const rssMiB = () => process.memoryUsage.rss() / MiB;
+  const rows: Record<string, string | number>[] = [];
+  const item = (bytes: number) => new Uint8Array(bytes).fill(7);
+
+  // Outputs popped and never released.
+  {
+    const count = quick ? 300 : 3000;
+    const runner = await PipelinedModelRunner.create(passThrough(3, MiB));
+    const before = rssMiB();
+    let peak = before;
+    const producer = (async () => {
+      for (let i = 0; i < count; i++) await runner.push([item(MiB)]);
+      await runner.close();
+    })();
+    for await (const _ of runner) peak = Math.max(peak, rssMiB());
+    await producer;
+    globalThis.gc?.();
+    rows.push({ use: `${count} items of 3 x 1 MiB stages, popped, never released`, 'RSS before MB': before, 'RSS peak MB': peak, 'RSS after MB': rssMiB(), 'tensor bound MB': ((runner.inFlightLimit + 4) * runner.itemBytes) / MiB });
+  }
+  // One pool for two runners whose items differ by 8 KiB.
+  {
+    const count = quick ? 150 : 1500;
+    const pool = new SlabPool(256 * MiB);
+    const sizes = [2 * MiB, 2 * MiB + 8192];
+    const runners = await Promise.all(sizes.map((bytes) => PipelinedModelRunner.create(passThrough(1, bytes), { allocator: pool })));
+    const before = rssMiB();
+    let peak = before;
+    for (let i = 0; i < count; i++) {
+      for (const [r, runner] of runners.entries()) {
+        await runner.push([item(sizes[r]!)]);
+        runner.release((await runner.pop())!);
+      }
+      peak = Math.max(peak, rssMiB());
+    }
+    await Promise.all(runners.map((runner) => runner.close()));
+    rows.push({ use: `one SlabPool, 2 runners of 2 MiB and 2 MiB + 8 KiB items, ${count} each`, 'RSS before MB': before, 'RSS peak MB': peak, 'RSS after MB': rssMiB(), 'slabs created': pool.created });
+  }
+  // Every item fails, nobody pops: how many pushes get in.
+  {
+    const seconds = quick ? 1 : 5;
+    const runner = await PipelinedModelRunner.create(passThrough(2, 1024).map((spec, i) => (i === 0 ? { ...spec, faults: { failOn: Array.from({ length: 1e6 }, (_, n) => n) } } : spec)));
+    const heapBefore = process.memoryUsage().heapUsed / MiB;
+    let accepted = 0;
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      if (runner.tryPush([item(1024)])) accepted++;
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    rows.push({ use: `every item fails, no consumer, ${seconds} s of pushes`, 'items accepted': accepted, 'in-flight limit': runner.inFlightLimit, 'heap growth MB': process.memoryUsage().heapUsed / MiB - heapBefore });
+    await runner.close().catch(() => {});
+  }
+  return {
+    title: 'memory under misuse (issue 12): outputs never released, a pool shared across item sizes, failures never popped',
+    rows,
+    notes: [
+      'before the fixes: 3000 unreleased items took RSS from 107 to 6,130 MB; the shared pool from 115 to 6,125 MB (3,000 slabs created);',
+      'failing items were accepted without limit (197,354 in 30 s against a limit of 15).',
+      'tensor bound = (in-flight limit + held outputs) x item bytes: pops beyond 4 held views are copies the caller owns.',
     ],
   };
 }
@@ -154,7 +219,7 @@ const bench: BenchModule = {
   async run(options) {
     const sections: BenchSection[] = [];
     // Each section on its own, so one that cannot run (no test data) does not hide the others.
-    for (const [title, section] of [['overhead', overhead], ['memory', memory], ['mobilenet', mobilenet]] as const) {
+    for (const [title, section] of [['overhead', overhead], ['memory', memory], ['misuse', misuse], ['mobilenet', mobilenet]] as const) {
       try {
         sections.push(await section(options));
       } catch (err) {
