@@ -23,7 +23,7 @@ export class OrderedOutput {
   constructor(
     private readonly limit: number,
     private readonly ended: () => boolean,
-    private readonly taken: () => void,
+    private readonly taken: (item: Item) => void,
   ) {}
 
   /**
@@ -68,7 +68,7 @@ export class OrderedOutput {
       if (item === undefined) break;
       this.waiters.shift()!.resolve(item);
       // Only now: the room this makes may finish the next item and deliver it to the next waiter.
-      if (item) this.taken();
+      if (item) this.taken(item);
     }
     if (this.waiters.length > 0 && this.ended()) {
       for (const waiter of this.waiters.splice(0)) waiter.resolve(null);

@@ -40,7 +40,10 @@ export class PipelineCore {
   /** Pushes waiting for room, oldest first. */
   private readonly pushWaiters: PushWaiter[] = [];
   private inStages = 0;
-  /** Outputs popped as views of their slab and not released yet: their slabs count against the byte budget. */
+  /**
+   * Items popped whose slab has not come back yet (outputs held as views, and pops in progress): their
+   * slabs count against the byte budget from the moment they leave the output.
+   */
   private held = 0;
   private readonly endToEnd = new RecentSamples();
   private closed = false;
@@ -66,7 +69,7 @@ export class PipelineCore {
     this.output = new OrderedOutput(
       limits.outputQueueLimit,
       () => this.closed && this.inFlight === 0,
-      () => this.roomForOutput(),
+      (item) => this.taken(item),
     );
   }
 
@@ -241,8 +244,12 @@ export class PipelineCore {
     if (this.inStages === 0) this.settleClose?.();
   }
 
-  /** An item was popped: a blocked last stage can finish its items, a waiting push get in. */
-  private roomForOutput(): void {
+  /**
+   * An item left the output for a pop: its slab is held until the runner gives it back, and its place
+   * lets a blocked last stage finish its items and a waiting push get in.
+   */
+  private taken(item: Item): void {
+    if (item.slab) this.held++;
     this.unblockOutput();
     this.wakePushers();
   }
@@ -263,21 +270,19 @@ export class PipelineCore {
   async pop(): Promise<Item | null> {
     if (!this.output.waiting) {
       const item = this.output.takeNext();
-      if (item) this.roomForOutput();
+      if (item) this.taken(item);
       if (item !== undefined) return item;
     }
     if (this.failure) throw this.failure;
     return this.output.wait();
   }
 
-  /** Whether a popped item's outputs may stay views of its slab; if so, it counts as held until released. */
-  keepHeld(): boolean {
-    if (this.held >= this.heldLimit) return false;
-    this.held++;
-    return true;
+  /** Whether the item just popped may be handed out as views of its slab (it is held already). */
+  keepsView(): boolean {
+    return this.held <= this.heldLimit;
   }
 
-  /** A held output was released: its slab goes back, and a push may get in. */
+  /** A held output was released, or copied out at once: its slab goes back, and a push may get in. */
   releaseHeld(slab: SharedArrayBuffer): void {
     this.held--;
     this.slabs.release(slab);
@@ -291,11 +296,7 @@ export class PipelineCore {
     this.wakePushers();
   }
 
-  /** A popped item whose outputs were copied out: its slab goes back at once. */
-  releaseSlab(slab: SharedArrayBuffer): void {
-    this.slabs.release(slab);
-    this.wakePushers();
-  }
+
 
   /** Items in the stages, none running, and the one pop waits for not finished: nothing will ever move. */
   private stalled(): string | undefined {

@@ -133,9 +133,9 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     if (item.error) throw item.error;
     const slab = item.slab!;
     const outputs = viewOutputs(this.core.layout, this.core.chain.outputs, slab);
-    if (!this.core.keepHeld()) {
+    if (!this.core.keepsView()) {
       const copies = detachOutputs(this.core.chain.outputs, outputs);
-      this.core.releaseSlab(slab);
+      this.core.releaseHeld(slab);
       this.detached.add(copies);
       return copies;
     }
