@@ -1,11 +1,13 @@
-// `npm install` hook: builds the Edge TPU and sd_notify addons with node-gyp. A machine without a
-// compiler (or without node-gyp) still installs: the CPU engine works, and the Edge TPU engine and
-// systemd notification report plainly that the addon was not built.
+// `npm install` hook: fetches the TensorFlow Lite C library (fetch-tflite.mjs), then builds the Edge TPU,
+// sd_notify and memory addons with node-gyp. A machine without a compiler (or without node-gyp, or
+// the registry) still installs: the CPU engine works, and the Edge TPU engine and systemd
+// notification report plainly what is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { installTflite } from './fetch-tflite.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -27,6 +29,7 @@ function nodeDir() {
   return existsSync(path.join(prefix, 'include', 'node', 'common.gypi')) ? prefix : undefined;
 }
 
+installTflite();
 const gyp = nodeGyp();
 const dir = nodeDir();
 const args = [gyp, 'rebuild', '--directory', here, ...(dir ? [`--nodedir=${dir}`] : [])];

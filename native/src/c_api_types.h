@@ -1,7 +1,8 @@
 // The few declarations of the libedgetpu C API (edgetpu_c.h) and the TensorFlow Lite C API
 // (tensorflow/lite/c/c_api.h) this addon calls, written out here so that the addon builds on any
 // machine without those headers; the libraries themselves are opened with dlopen at run time.
-// Plain C as well, so the stand-in libraries in test/fakes/ export exactly these declarations.
+// The stand-in libedgetpu of the tests (test/fakes/standin_edgetpu.c) is compiled against the real
+// TensorFlow Lite headers that native/fetch-tflite.mjs installs, not against these.
 #pragma once
 
 #include <stdarg.h>
@@ -79,6 +80,15 @@ typedef TfLiteStatus (*TfLiteTensorCopyFromBuffer_fn)(TfLiteTensor* tensor, cons
                                                       size_t input_data_size);
 typedef TfLiteStatus (*TfLiteTensorCopyToBuffer_fn)(const TfLiteTensor* tensor, void* output_data,
                                                     size_t output_data_size);
+
+// XNNPACK (exported by the TFLite C library, optional). Only the options' first two fields are
+// written; the struct grew over TFLite versions, so the addon passes a zeroed block larger than any.
+typedef struct {
+  int32_t num_threads;
+  uint32_t flags;  // TFLITE_XNNPACK_DELEGATE_FLAG_QS8 = 1, _QU8 = 2
+} TfLiteXNNPackDelegateOptionsHead;
+typedef TfLiteDelegate* (*TfLiteXNNPackDelegateCreate_fn)(const void* options);
+typedef void (*TfLiteXNNPackDelegateDelete_fn)(TfLiteDelegate* delegate);
 #ifdef __cplusplus
 }
 #endif

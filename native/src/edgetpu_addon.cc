@@ -1,18 +1,24 @@
-// Runs TensorFlow Lite segments on Edge TPUs through libedgetpu, with both libraries opened by dlopen at
-// run time: the addon builds and loads on any Linux machine, and says which library is missing and
-// where it looked. Exercised here only against the fake libraries in test/fakes/, never a real Edge TPU.
+// Runs TensorFlow Lite segments through the TensorFlow Lite C library, on Edge TPUs through libedgetpu's
+// delegate or on the CPU with no delegate (or XNNPACK's), with both libraries opened by dlopen at run
+// time: the addon builds and loads on any Linux machine, and says which library is missing and where it
+// looked. Has run the real TFLite 2.9.0 library; libedgetpu only as the tests' stand-in
+// (test/fakes/standin_edgetpu.c), never a real Edge TPU.
 //
-// JS API (wrapped by src/devices/edgetpu-engine.ts):
-//   loadLibraries({edgetpu: string[], tflite: string[]}) -> {edgetpuPath, tflitePath, edgetpuVersion,
-//       tfliteVersion}      each list holds candidate paths, tried in order
+// JS API (wrapped by src/devices/tflite-runtime.ts):
+//   loadLibraries({edgetpu: string[], tflite: string[]}) -> {tflitePath, tfliteVersion, edgetpuPath?,
+//       edgetpuVersion?, edgetpuError?}   each list holds candidate paths, tried in order; only TFLite
+//       is required, and a libedgetpu not found is tried again on the next call
 //   listDevices() -> [{type: 'usb'|'pci', path}]
-//   new Interpreter(model: Uint8Array, type: 'usb'|'pci', path: string, options: {[name]: string},
-//       numThreads: number)    one interpreter bound to one explicit device
+//   new Interpreter(model: Uint8Array, type: 'usb'|'pci'|'cpu', path: string, options: {[name]: string},
+//       numThreads: number)    one interpreter bound to one explicit Edge TPU, whose delegate takes the
+//       options; or on the CPU, where options may hold xnnpackFlags (XNNPACK's flags, as a decimal string)
 //   interpreter.inputs / .outputs -> [{name, type, shape, byteSize, scale, zeroPoint}]
 //   interpreter.invoke(inputs: Uint8Array[], outputs: Uint8Array[]) -> Promise<void>   runs on the
 //       interpreter's own thread, one invoke at a time (BUSY otherwise)
 //   interpreter.close()
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <napi.h>
 
 #include <condition_variable>
@@ -31,6 +37,7 @@ namespace {
 
 struct Libraries {
   std::string edgetpuPath, tflitePath;
+  std::string edgetpuError;  // why libedgetpu is not loaded (empty once it is)
   edgetpu_list_devices_fn listDevices;
   edgetpu_free_devices_fn freeDevices;
   edgetpu_create_delegate_fn createDelegate;
@@ -60,6 +67,8 @@ struct Libraries {
   TfLiteTensorQuantizationParams_fn tensorQuantization;
   TfLiteTensorCopyFromBuffer_fn copyFromBuffer;
   TfLiteTensorCopyToBuffer_fn copyToBuffer;
+  TfLiteXNNPackDelegateCreate_fn xnnpackCreate;  // optional
+  TfLiteXNNPackDelegateDelete_fn xnnpackDelete;  // optional
 };
 
 // One set of libraries per process (worker threads share it): libedgetpu owns the devices process-wide.
@@ -105,6 +114,14 @@ Libraries* Libs(Napi::Env env) {
   return g_libs;
 }
 
+// The libraries with libedgetpu among them, or LIBRARY_MISSING saying why it is not.
+Libraries* EdgetpuLibs(Napi::Env env) {
+  Libraries* libs = Libs(env);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (libs->edgetpuPath.empty()) throw CodedError(env, "LIBRARY_MISSING", libs->edgetpuError);
+  return libs;
+}
+
 std::vector<std::string> StringList(Napi::Env env, Napi::Value value, const char* what) {
   if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of paths");
   Napi::Array array = value.As<Napi::Array>();
@@ -114,13 +131,16 @@ std::vector<std::string> StringList(Napi::Env env, Napi::Value value, const char
 }
 
 // Every symbol the addon calls; a missing one means a library too old or not the one we think.
-void ResolveAll(Napi::Env env, Libraries& l, void* edgetpu, void* tflite) {
+void ResolveEdgetpu(Napi::Env env, Libraries& l, void* edgetpu) {
   const std::string& e = l.edgetpuPath;
   Resolve(env, edgetpu, e, "edgetpu_list_devices", &l.listDevices);
   Resolve(env, edgetpu, e, "edgetpu_free_devices", &l.freeDevices);
   Resolve(env, edgetpu, e, "edgetpu_create_delegate", &l.createDelegate);
   Resolve(env, edgetpu, e, "edgetpu_free_delegate", &l.freeDelegate);
   Resolve(env, edgetpu, e, "edgetpu_version", &l.edgetpuVersion);
+}
+
+void ResolveTflite(Napi::Env env, Libraries& l, void* tflite) {
   const std::string& t = l.tflitePath;
   Resolve(env, tflite, t, "TfLiteVersion", &l.tfliteVersion);
   Resolve(env, tflite, t, "TfLiteModelCreate", &l.modelCreate);
@@ -147,6 +167,24 @@ void ResolveAll(Napi::Env env, Libraries& l, void* edgetpu, void* tflite) {
   Resolve(env, tflite, t, "TfLiteTensorQuantizationParams", &l.tensorQuantization);
   Resolve(env, tflite, t, "TfLiteTensorCopyFromBuffer", &l.copyFromBuffer);
   Resolve(env, tflite, t, "TfLiteTensorCopyToBuffer", &l.copyToBuffer);
+  Resolve(env, tflite, t, "TfLiteXNNPackDelegateCreate", &l.xnnpackCreate, false);
+  Resolve(env, tflite, t, "TfLiteXNNPackDelegateDelete", &l.xnnpackDelete, false);
+}
+
+// libedgetpu, where it was not loaded yet: its absence is recorded, not thrown, since CPU segments run
+// without it. A later call (other paths, or the library installed since) tries again.
+void LoadEdgetpu(Napi::Env env, Libraries& l, const std::vector<std::string>& candidates) {
+  if (!l.edgetpuPath.empty()) return;
+  void* edgetpu = nullptr;
+  try {
+    edgetpu = OpenFirst(env, "libedgetpu (libedgetpu.so.1)", candidates, &l.edgetpuPath);
+    ResolveEdgetpu(env, l, edgetpu);
+    l.edgetpuError.clear();
+  } catch (const Napi::Error& e) {
+    if (edgetpu != nullptr) dlclose(edgetpu);
+    l.edgetpuPath.clear();
+    l.edgetpuError = e.Message();
+  }
 }
 
 Napi::Value LoadLibraries(const Napi::CallbackInfo& info) {
@@ -155,36 +193,36 @@ Napi::Value LoadLibraries(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "loadLibraries({edgetpu: string[], tflite: string[]})");
   }
   Napi::Object paths = info[0].As<Napi::Object>();
+  const std::vector<std::string> edgetpuCandidates = StringList(env, paths.Get("edgetpu"), "edgetpu");
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_libs == nullptr) {
     auto libs = std::make_unique<Libraries>();
-    // TFLite first: without it nothing runs, so a machine lacking both hears about it first.
     void* tflite = OpenFirst(env, "the TensorFlow Lite C library (libtensorflowlite_c.so)",
                              StringList(env, paths.Get("tflite"), "tflite"), &libs->tflitePath);
-    void* edgetpu = nullptr;
     try {
-      edgetpu = OpenFirst(env, "libedgetpu (libedgetpu.so.1)",
-                          StringList(env, paths.Get("edgetpu"), "edgetpu"), &libs->edgetpuPath);
-      ResolveAll(env, *libs, edgetpu, tflite);
+      ResolveTflite(env, *libs, tflite);
     } catch (...) {
-      // Close what was opened, so a later call with corrected paths starts clean.
-      if (edgetpu != nullptr) dlclose(edgetpu);
-      dlclose(tflite);
+      dlclose(tflite);  // so a later call with corrected paths starts clean
       throw;
     }
     g_libs = libs.release();  // lives as long as the process: delegates may outlive any one JS env
   }
+  LoadEdgetpu(env, *g_libs, edgetpuCandidates);
   Napi::Object result = Napi::Object::New(env);
-  result.Set("edgetpuPath", g_libs->edgetpuPath);
   result.Set("tflitePath", g_libs->tflitePath);
-  result.Set("edgetpuVersion", g_libs->edgetpuVersion());
   result.Set("tfliteVersion", g_libs->tfliteVersion());
+  if (g_libs->edgetpuPath.empty()) {
+    result.Set("edgetpuError", g_libs->edgetpuError);
+  } else {
+    result.Set("edgetpuPath", g_libs->edgetpuPath);
+    result.Set("edgetpuVersion", g_libs->edgetpuVersion());
+  }
   return result;
 }
 
 Napi::Value ListDevices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Libraries* libs = Libs(env);
+  Libraries* libs = EdgetpuLibs(env);
   size_t count = 0;
   edgetpu_device* devices = libs->listDevices(&count);
   Napi::Array result = Napi::Array::New(env, count);
@@ -264,6 +302,7 @@ struct Core {
   std::vector<uint8_t> modelBytes;  // TfLiteModelCreate borrows the buffer for the model's lifetime
   TfLiteModel* model = nullptr;
   TfLiteDelegate* delegate = nullptr;
+  bool xnnpack = false;  // the delegate is XNNPACK's, not libedgetpu's
   TfLiteInterpreter* interpreter = nullptr;
   std::string lastError;
 
@@ -282,7 +321,7 @@ struct Core {
 void Core::ReleaseModel() {
   // Interpreter before delegate: the delegate must outlive every interpreter that uses it.
   if (interpreter != nullptr) libs->interpreterDelete(interpreter);
-  if (delegate != nullptr) libs->freeDelegate(delegate);
+  if (delegate != nullptr) (xnnpack ? libs->xnnpackDelete : libs->freeDelegate)(delegate);
   if (model != nullptr) libs->modelDelete(model);
   interpreter = nullptr;
   delegate = nullptr;
@@ -422,6 +461,34 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool closePending_ = false;
 };
 
+// TfLiteModelCreate reports why it refuses a buffer ("The model is not a valid Flatbuffer buffer") only
+// to its default error reporter, stderr, and the C API has no other in 2.9: so stderr is borrowed for
+// the call, on the JS thread, and what it printed goes into the error. A worker thread printing in that
+// instant would have its line in the error instead of on stderr.
+TfLiteModel* CreateModel(Libraries* libs, const std::vector<uint8_t>& bytes, std::string* printed) {
+  static std::mutex stderrMutex;
+  std::lock_guard<std::mutex> lock(stderrMutex);
+  int fds[2];
+  const int saved = dup(STDERR_FILENO);
+  if (saved < 0 || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    if (saved >= 0) close(saved);
+    return libs->modelCreate(bytes.data(), bytes.size());
+  }
+  fflush(stderr);
+  dup2(fds[1], STDERR_FILENO);
+  TfLiteModel* model = libs->modelCreate(bytes.data(), bytes.size());
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(fds[1]);
+  char chunk[1024];
+  ssize_t n;
+  while ((n = read(fds[0], chunk, sizeof chunk)) > 0 && printed->size() < 4096) printed->append(chunk, n);
+  close(fds[0]);
+  while (!printed->empty() && (printed->back() == '\n' || printed->back() == ' ')) printed->pop_back();
+  return model;
+}
+
 Interpreter::Interpreter(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Interpreter>(info), core_(std::make_shared<Core>(Libs(info.Env()))) {
   // On a throw below, core_'s destructor frees whatever was created.
@@ -430,16 +497,17 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsString() || !info[2].IsString() ||
       !info[3].IsObject() || !info[4].IsNumber()) {
     throw Napi::TypeError::New(
-        env, "new Interpreter(model: Uint8Array, type: 'usb'|'pci', path: string, options, numThreads)");
+        env, "new Interpreter(model: Uint8Array, type: 'usb'|'pci'|'cpu', path: string, options, numThreads)");
   }
   Napi::Uint8Array model = info[0].As<Napi::Uint8Array>();
   const std::string type = info[1].As<Napi::String>().Utf8Value();
   const std::string path = info[2].As<Napi::String>().Utf8Value();
-  if (type != "usb" && type != "pci") {
-    throw Napi::TypeError::New(env, "device type must be 'usb' or 'pci', got '" + type + "'");
+  if (type != "usb" && type != "pci" && type != "cpu") {
+    throw Napi::TypeError::New(env, "device type must be 'usb', 'pci' or 'cpu', got '" + type + "'");
   }
+  const bool edgetpu = type != "cpu";
   // Never "any" device: libedgetpu would hand back an already open one, so segments would share a TPU.
-  if (path.empty()) throw Napi::TypeError::New(env, "an explicit device path is required");
+  if (edgetpu && path.empty()) throw Napi::TypeError::New(env, "an explicit device path is required");
 
   Napi::Object optionObject = info[3].As<Napi::Object>();
   Napi::Array names = optionObject.GetPropertyNames();
@@ -448,29 +516,48 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
     optionStrings.push_back(names.Get(i).ToString().Utf8Value());
     optionStrings.push_back(optionObject.Get(names.Get(i)).ToString().Utf8Value());
   }
-  std::vector<edgetpu_option> options;
-  for (size_t i = 0; i < optionStrings.size(); i += 2) {
-    options.push_back({optionStrings[i].c_str(), optionStrings[i + 1].c_str()});
-  }
 
-  core_->delegate = libs->createDelegate(type == "pci" ? EDGETPU_APEX_PCI : EDGETPU_APEX_USB, path.c_str(),
-                                         options.empty() ? nullptr : options.data(), options.size());
-  if (core_->delegate == nullptr) {
-    throw CodedError(env, "DEVICE_OPEN_FAILED",
-                     "libedgetpu could not open the " + type + " Edge TPU at " + path +
-                         " (edgetpu_create_delegate returned NULL: unplugged, in use by another "
-                         "process, or no permission)");
+  if (edgetpu) {
+    EdgetpuLibs(env);
+    std::vector<edgetpu_option> options;
+    for (size_t i = 0; i < optionStrings.size(); i += 2) {
+      options.push_back({optionStrings[i].c_str(), optionStrings[i + 1].c_str()});
+    }
+    core_->delegate = libs->createDelegate(type == "pci" ? EDGETPU_APEX_PCI : EDGETPU_APEX_USB, path.c_str(),
+                                           options.empty() ? nullptr : options.data(), options.size());
+    if (core_->delegate == nullptr) {
+      throw CodedError(env, "DEVICE_OPEN_FAILED",
+                       "libedgetpu could not open the " + type + " Edge TPU at " + path +
+                           " (edgetpu_create_delegate returned NULL: unplugged, in use by another "
+                           "process, or no permission)");
+    }
+  } else {
+    for (size_t i = 0; i < optionStrings.size(); i += 2) {
+      if (optionStrings[i] != "xnnpackFlags") throw Napi::TypeError::New(env, "unknown CPU option " + optionStrings[i]);
+      if (libs->xnnpackCreate == nullptr || libs->xnnpackDelete == nullptr) {
+        throw CodedError(env, "LIBRARY_INCOMPATIBLE", libs->tflitePath + " does not export TfLiteXNNPackDelegateCreate");
+      }
+      alignas(8) uint8_t block[256] = {};  // larger than any version's options (see c_api_types.h)
+      auto* head = reinterpret_cast<TfLiteXNNPackDelegateOptionsHead*>(block);
+      head->num_threads = info[4].As<Napi::Number>().Int32Value();
+      head->flags = static_cast<uint32_t>(std::stoul(optionStrings[i + 1]));
+      core_->delegate = libs->xnnpackCreate(block);
+      core_->xnnpack = true;
+      if (core_->delegate == nullptr) throw CodedError(env, "DELEGATE_FAILED", "TfLiteXNNPackDelegateCreate returned NULL");
+    }
   }
   core_->modelBytes.assign(model.Data(), model.Data() + model.ByteLength());
-  core_->model = libs->modelCreate(core_->modelBytes.data(), core_->modelBytes.size());
+  std::string printed;
+  core_->model = CreateModel(libs, core_->modelBytes, &printed);
   if (core_->model == nullptr) {
-    throw CodedError(env, "MODEL_INVALID", "TfLiteModelCreate rejected the model bytes (not a .tflite file?)");
+    throw CodedError(env, "MODEL_INVALID",
+                     "TensorFlow Lite refused the model: " + (printed.empty() ? std::string("TfLiteModelCreate returned NULL") : printed));
   }
   TfLiteInterpreterOptions* opts = libs->optionsCreate();
   // Core, not this object, receives the reports: the invoke thread may outlive this object.
   if (libs->optionsSetErrorReporter != nullptr) libs->optionsSetErrorReporter(opts, &Core::Report, core_.get());
   libs->optionsSetNumThreads(opts, info[4].As<Napi::Number>().Int32Value());
-  libs->optionsAddDelegate(opts, core_->delegate);
+  if (core_->delegate != nullptr) libs->optionsAddDelegate(opts, core_->delegate);
   core_->interpreter = libs->interpreterCreate(core_->model, opts);
   libs->optionsDelete(opts);
   if (core_->interpreter == nullptr) {

@@ -5,6 +5,7 @@
  * never leased.
  */
 import { acquireLeases, type Lease, type LeaseOptions } from '../devices/lease.js';
+import { isCpuDeviceId } from '../devices/device.js';
 
 export class ProcessLeases {
   private readonly held = new Map<string, Lease>();
@@ -13,7 +14,7 @@ export class ProcessLeases {
 
   /** Leases every id not held yet, all or none; throws DeviceBusyError (naming the holder) or LeaseError. */
   claim(deviceIds: readonly string[]): void {
-    const wanted = deviceIds.filter((id) => !id.startsWith('cpu:') && !this.held.has(id));
+    const wanted = deviceIds.filter((id) => !isCpuDeviceId(id) && !this.held.has(id));
     if (wanted.length === 0) return;
     for (const lease of acquireLeases(wanted, this.options).leases) this.held.set(lease.deviceId, lease);
   }

@@ -4,10 +4,11 @@
  */
 import type { Logger } from 'pino';
 import { DeviceWatcher, usbPackageEvents } from '../devices/hotplug.js';
+import { isCpuDeviceId } from '../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 
 export function usesOnlyCpu(info: ClassifierInfo): boolean {
-  return info.devices.flat().every((id) => id.startsWith('cpu:'));
+  return info.devices.flat().every((id) => isCpuDeviceId(id));
 }
 
 /** A started watcher, or undefined (logged) when devices cannot be watched here. */

@@ -69,12 +69,32 @@ export interface Device {
   readonly pci?: PciLocation;
 }
 
+/**
+ * Which engine a CPU device runs, by its id's prefix: `cpu:N` lets LiteRT.js run what it can and the
+ * native TensorFlow Lite library the rest; `litert:N` and `tflite:N` name one engine.
+ */
+export type CpuEngineName = 'auto' | 'litert' | 'tflite';
+const CPU_PREFIXES: Record<string, CpuEngineName> = { cpu: 'auto', litert: 'litert', tflite: 'tflite' };
+const CPU_ID = /^(cpu|litert|tflite):\d+$/;
+
+/** True for the ids of CPU executors (`cpu:0`, `litert:1`, `tflite:0`). */
+export function isCpuDeviceId(id: string): boolean {
+  return CPU_ID.test(id);
+}
+
+/** The engine a CPU device id names (`auto` for any other id, as `cpu:N`). */
+export function cpuEngineOf(id: string): CpuEngineName {
+  return CPU_PREFIXES[id.slice(0, id.indexOf(':'))] ?? 'auto';
+}
+
+/** The CPU device of an id `isCpuDeviceId` accepts. */
+export function cpuDevice(id: string): Device {
+  return { id, type: 'cpu', selector: id, state: 'ready', health: { problems: [] } };
+}
+
 /** `count` CPU executors, `cpu:0` ... `cpu:<count-1>`. */
 export function cpuDevices(count: number): Device[] {
-  return Array.from({ length: count }, (_, i) => {
-    const id = `cpu:${i}`;
-    return { id, type: 'cpu', selector: id, state: 'ready', health: { problems: [] } } satisfies Device;
-  });
+  return Array.from({ length: count }, (_, i) => cpuDevice(`cpu:${i}`));
 }
 
 /** What is known of a device that does not change while it serves (health changes, and goes apart). */
@@ -98,7 +118,7 @@ export function describeDevice(d: Device): DeviceDescription {
 
 /** The type part of a device id (`usb:...` -> `usb`); ids of other executors (`pt:0`) give theirs. */
 export function deviceTypeOf(id: string): string {
-  return id.slice(0, id.indexOf(':'));
+  return isCpuDeviceId(id) ? 'cpu' : id.slice(0, id.indexOf(':'));
 }
 
 /** True for devices an Edge TPU segment can run on. */

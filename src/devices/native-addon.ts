@@ -20,12 +20,16 @@ export class NativeAddonUnavailableError extends Error {
   }
 }
 
-/** native/build/Release, from src/devices (or dist/src/devices once built); CORAL_PIPE_NATIVE_DIR overrides. */
+/** The package's native/ folder, from src/devices (or dist/src/devices once built). */
+export function nativeRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..', 'native');
+}
+
+/** native/build/Release; CORAL_PIPE_NATIVE_DIR overrides. */
 export function nativeBuildDir(): string {
   if (process.env.CORAL_PIPE_NATIVE_DIR) return path.resolve(process.env.CORAL_PIPE_NATIVE_DIR);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const root = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
-  return path.join(root, 'native', 'build', 'Release');
+  return path.join(nativeRoot(), 'build', 'Release');
 }
 
 const require = createRequire(import.meta.url);

@@ -8,6 +8,7 @@ import type { PassThroughOptions } from './passthrough-engine.js';
 export type EngineSpec =
   | {
       readonly kind: 'cpu';
+      /** `cpu:N`, `litert:N` or `tflite:N`: which CPU engine runs it (cpu-engine-choice.ts). */
       readonly device: string;
       /** The .tflite bytes. */
       readonly model: Uint8Array;
@@ -26,12 +27,8 @@ export function engineDevice(spec: EngineSpec): string {
 
 export async function openEngine(spec: EngineSpec): Promise<Engine> {
   switch (spec.kind) {
-    case 'cpu': {
-      const { loadLiteRtRuntime } = await import('./litert/runtime.js');
-      await loadLiteRtRuntime(spec.wasm);
-      const { loadCpuEngine } = await import('./cpu-engine.js');
-      return loadCpuEngine(spec.model, { device: spec.device });
-    }
+    case 'cpu':
+      return (await import('./cpu-engine-choice.js')).openCpuEngine(spec);
     case 'passthrough': {
       const { PassThroughEngine } = await import('./passthrough-engine.js');
       return PassThroughEngine.open(spec);

@@ -1,10 +1,10 @@
 /**
  * Which devices run each segment: a `devices` setting (per segment a device id or a list of
  * replicas) matched against the devices present, or `auto` placement. Ids are the stable ones
- * (`usb:/sys/bus/usb/devices/2-1`, `pci:/dev/apex_0`, `cpu:0`); `usb:N` / `pci:N` also work and mean
+ * (`usb:/sys/bus/usb/devices/2-1`, `pci:/dev/apex_0`, `cpu:0`, `litert:0`, `tflite:0`); `usb:N` / `pci:N` also work and mean
  * the N-th present Edge TPU of that bus in enumeration order (which shifts as USB devices load firmware).
  */
-import { cpuDevices, type Device } from './device.js';
+import { cpuDevice, isCpuDeviceId, type Device } from './device.js';
 import { assignDevices } from './engine-choice.js';
 
 /** `auto`, or per segment a device id or a list of them (replicas): the daemon config's `devices`, `run --devices`. */
@@ -16,16 +16,16 @@ export class DevicePlacementError extends Error {
 
 /** True when placing these segments needs the list of present devices (anything but plain CPU ids). */
 export function needsEnumeration(devices: DevicesSetting): boolean {
-  return devices === 'auto' || devices.flat().some((id) => !/^cpu:\d+$/.test(id));
+  return devices === 'auto' || devices.flat().some((id) => !isCpuDeviceId(id));
 }
 
 function findDevice(id: string, present: readonly Device[], segment: string): Device {
   const exact = present.find((d) => d.id === id);
   if (exact) return exact;
-  const indexed = /^(usb|pci|cpu):(\d+)$/.exec(id);
+  if (isCpuDeviceId(id)) return cpuDevice(id);
+  const indexed = /^(usb|pci):(\d+)$/.exec(id);
   if (indexed) {
     const [, type, n] = indexed;
-    if (type === 'cpu') return cpuDevices(Number(n) + 1)[Number(n)]!;
     const found = present.filter((d) => d.type === type)[Number(n)];
     if (found) return found;
   }
