@@ -1,6 +1,6 @@
 // `coral-pipe run` placing segments on Edge TPUs: the command in-process over injected device scans and
 // a temporary lease directory, the real Edge TPU compiled segments from the test data (no Edge TPU
-// here), and the stand-in libedgetpu / libtensorflowlite_c; exit codes through the built CLI.
+// here) on the real TensorFlow Lite C library with the stand-in libedgetpu; exit codes through the built CLI.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { DeviceBusyError, leaseHolder, lockFileFor } from '../src/devices/lease.
 import { testDataPath } from '../src/testdata.js';
 import { runCli } from './helpers/cli.js';
 import { readyUsbTpu } from './helpers/fake-devices.js';
-import { buildFakeLibraries } from './helpers/fake-edgetpu.js';
+import { buildStandInEdgeTpu } from './helpers/standin-edgetpu.js';
 import { holdLeaseInChild, killChild } from './helpers/lease-holder.js';
 import { removeSegments, writeSegments } from './helpers/segment-files.js';
 
@@ -78,9 +78,9 @@ describe('coral-pipe run on Edge TPUs', () => {
     await killChild(other);
   });
 
-  /** Points the addon at the stand-in libraries listing `present` for this test; returns their call log. */
+  /** Points the addon at the stand-in libedgetpu listing `present` for this test; returns its call log. */
   function useStandIns(t: TestContext, present: readonly Device[]): string {
-    const libs = buildFakeLibraries();
+    const libs = buildStandInEdgeTpu();
     const log = path.join(dir, `edgetpu-${present.length}.log`);
     const env = {
       CORAL_PIPE_LIBEDGETPU: libs.edgetpu,
@@ -102,19 +102,37 @@ describe('coral-pipe run on Edge TPUs', () => {
   /** The devices libedgetpu was asked to open, as `open usb <path>` lines, sorted. */
   const openedIn = (log: string) => readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('open ')).map((line) => line.split(' ').slice(0, 3).join(' ')).sort();
 
-  it('opens each segment on its own Edge TPU through libedgetpu, and releases both leases when opening fails', async (t) => {
+  it('runs the real SSD segments, each on its own Edge TPU through libedgetpu, and releases the leases', async (t) => {
     const log = useStandIns(t, tpus);
+    const { result } = runOn([...tpus, ...cpuDevices(2)], [...edgeTpuSegments, '--count', '3', '--json']);
+    const written: string[] = [];
+    const write = process.stdout.write;
+    // Strings are the command's report; the test runner's own messages (bytes) go through.
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+      typeof chunk === 'string' ? (written.push(chunk), true) : write.call(process.stdout, chunk, ...rest)) as typeof process.stdout.write;
+    try {
+      assert.equal(await result, 0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const report = JSON.parse(written.join('')) as { items: number; stats: { segments: { devices: string[]; count: number }[] } };
+    assert.equal(report.items, 3);
+    assert.deepEqual(report.stats.segments.map((s) => [s.devices, s.count]), tpus.map((d) => [[d.id], 3]));
+    assert.deepEqual(openedIn(log), tpus.map((d) => `open usb ${d.selector}`));
+    assert.deepEqual(lockFiles(), []);
+  });
 
-    // The stand-in libtensorflowlite_c reads only its own text format, so a real segment fails to load
-    // after libedgetpu opened the device: the failure shows which segment reached which device.
+  it('releases both leases when a segment cannot open on its Edge TPU', async (t) => {
+    // The scan lists both Edge TPUs, libedgetpu only the first (the second unplugged in between).
+    const log = useStandIns(t, tpus.slice(0, 1));
     const { result } = runOn([...tpus, ...cpuDevices(2)], [...edgeTpuSegments, '--count', '1']);
     await assert.rejects(result, (err: unknown) => {
       assert.ok(err instanceof EngineError, String(err));
-      assert.equal(err.device, tpus[0]!.id);
-      assert.match(err.message, new RegExp(`^segment 0: .*cannot open the segment on ${escape(tpus[0]!.id)}: `));
+      assert.equal(err.device, tpus[1]!.id);
+      assert.match(err.message, new RegExp(`^segment 1: .*libedgetpu does not see usb device ${escape(tpus[1]!.selector)}`));
       return true;
     });
-    assert.deepEqual(openedIn(log), tpus.map((d) => `open usb ${d.selector}`));
+    assert.deepEqual(openedIn(log), [`open usb ${tpus[0]!.selector}`]);
     for (const tpu of tpus) assert.equal(leaseHolder(tpu.id, { runtimeDir: leaseDir }), undefined, `${tpu.id} still leased`);
     assert.deepEqual(lockFiles(), []);
   });

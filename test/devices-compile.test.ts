@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { compiledSegmentName, compileSegments, CompileError, CompilerNotFoundError, parseByteSize, parseCompilerMemory } from '../src/model/compile.js';
 import { testDataPath } from '../src/testdata.js';
-import { fakesDir } from './helpers/fake-edgetpu.js';
+import { fakesDir } from './helpers/standin-edgetpu.js';
 
 let savedPath: string | undefined;
 let work: string;

@@ -1,8 +1,8 @@
 // A pipeline whose first segment runs on an Edge TPU and whose second runs on the CPU, as when a
-// post-processing segment stays on the host. No Edge TPU here: the first segment runs through the
-// native addon against the stand-in libedgetpu / libtensorflowlite_c built from test/fakes/, whose
-// interpreter computes output[k] = input[k mod length] + 1 (uint8, wrapping); the second is a real
-// mobilenet_v2 segment in LiteRT.js.
+// post-processing segment stays on the host. No Edge TPU here: the first segment, mobilenet_v2's first
+// half "compiled" for the stand-in, runs in the real TensorFlow Lite library through the native addon
+// with the stand-in libedgetpu, whose delegate computes output[k] = input[k mod length] + 1 (uint8,
+// wrapping); the second is the real mobilenet_v2 second half in LiteRT.js.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -11,18 +11,18 @@ import type { EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
 import type { Engine } from '../src/devices/engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/index.js';
 import { testDataPath } from '../src/testdata.js';
-import { buildFakeLibraries, fakeModel, type FakeLibraries } from './helpers/fake-edgetpu.js';
+import { buildStandInEdgeTpu, standInCompiled, type StandInLibraries } from './helpers/standin-edgetpu.js';
 import { removeSegments, writeSegments } from './helpers/segment-files.js';
 
 const TPU: EdgeTpuDeviceRef = { id: 'usb:/sys/bus/usb/devices/2-1', type: 'usb', selector: '/sys/bus/usb/devices/2-1' };
 
 describe('a pipeline mixing an Edge TPU segment and a CPU segment', () => {
-  let libs: FakeLibraries;
+  let libs: StandInLibraries;
   let files: string[];
   let cpuSegment: Engine;
 
   before(async () => {
-    libs = buildFakeLibraries();
+    libs = buildStandInEdgeTpu();
     process.env.FAKE_EDGETPU_DEVICES = `usb:${TPU.selector}`;
     files = await writeSegments(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'), 2);
     cpuSegment = await loadCpuEngine(new Uint8Array(readFileSync(files[1]!)), { device: 'cpu:9' });
@@ -34,11 +34,7 @@ describe('a pipeline mixing an Edge TPU segment and a CPU segment', () => {
 
   it('carries the Edge TPU segment output by name into the CPU segment, byte for byte', async () => {
     const handoff = cpuSegment.inputs[0]!;
-    const tpuSegment = fakeModel({
-      inputs: [{ name: 'input', type: 'uint8', shape: [1, 224, 224, 3] }],
-      outputs: [{ name: handoff.name, type: 'uint8', shape: handoff.shape }],
-      requiresEdgeTpu: true,
-    });
+    const tpuSegment = standInCompiled(new Uint8Array(readFileSync(files[0]!)));
     const runner = await PipelinedModelRunner.create([
       [{ kind: 'edgetpu', model: tpuSegment, device: TPU, libraries: { edgetpu: [libs.edgetpu], tflite: [libs.tflite] } }],
       files[1]!,

@@ -1,9 +1,10 @@
 /**
  * Child process for test/native-edgetpu.test.ts: Edge TPU engine scenarios that need a process of
  * their own (a libuv pool of one thread, a process that must exit by itself, a worker torn down
- * mid-invoke). The stand-in libraries come from $CORAL_PIPE_LIBEDGETPU / $CORAL_PIPE_LIBTFLITE_C, the
- * devices from $FAKE_EDGETPU_DEVICES (`type:path,...`), the invoke log from $FAKE_TFLITE_INVOKE_LOG.
- * Prints one JSON line.
+ * mid-invoke). The stand-in libedgetpu and the TFLite library come from $CORAL_PIPE_LIBEDGETPU /
+ * $CORAL_PIPE_LIBTFLITE_C, the devices from $FAKE_EDGETPU_DEVICES (`type:path,...`), the invoke log
+ * from $FAKE_EDGETPU_INVOKE_LOG (the stand-in tags each invoke with its device's path). Prints one
+ * JSON line.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -11,28 +12,26 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { loadEdgeTpuEngine, type EdgeTpuDeviceRef } from '../../src/devices/edgetpu-engine.js';
-import { fakeModel } from './fake-edgetpu.js';
+import { standInModel } from './standin-edgetpu.js';
 
 const devices: EdgeTpuDeviceRef[] = (process.env.FAKE_EDGETPU_DEVICES ?? '').split(',').map((entry) => {
   const [type, selector] = entry.split(/:(.*)/s) as ['usb' | 'pci', string];
   return { id: entry, type, selector };
 });
 
+/** A uint8 model of 4 elements, input `x`, output `y`. */
+const model = standInModel({ inputs: [{ name: 'x', type: 'uint8', shape: [4] }], outputs: [{ name: 'y', type: 'uint8', shape: [4] }] });
+
 /**
- * A uint8 model of 4 elements whose input is named `name` (the tag in the invoke log); its invoke
- * takes `delayMs`, after waiting (at most 10 s) for the line `awaits` in the invoke log when given.
+ * Options of an engine on `device` whose invokes take `delayMs`, after waiting (at most 10 s) for the
+ * line `awaits` in the invoke log when given.
  */
-function delayedModel(name: string, delayMs: number, awaits?: string): Uint8Array {
-  return fakeModel({
-    inputs: [{ name, type: 'uint8', shape: [4] }],
-    outputs: [{ name: 'y', type: 'uint8', shape: [4] }],
-    invokeDelayUs: delayMs * 1000,
-    ...(awaits !== undefined && { invokeAwait: awaits }),
-  });
+function slowly(device: EdgeTpuDeviceRef, delayMs: number, awaits?: string) {
+  return { device, delegateOptions: { 'StandIn.DelayUs': String(delayMs * 1000), ...(awaits !== undefined && { 'StandIn.Await': awaits }) } };
 }
 
 /** Appends `line` to the invoke log, for an invoke that awaits it. */
-const logLine = (line: string) => appendFileSync(process.env.FAKE_TFLITE_INVOKE_LOG!, `${line}\n`);
+const logLine = (line: string) => appendFileSync(process.env.FAKE_EDGETPU_INVOKE_LOG!, `${line}\n`);
 
 function lines(file: string | undefined): string[] {
   try {
@@ -41,7 +40,7 @@ function lines(file: string | undefined): string[] {
     return [];
   }
 }
-const invokeLog = () => lines(process.env.FAKE_TFLITE_INVOKE_LOG);
+const invokeLog = () => lines(process.env.FAKE_EDGETPU_INVOKE_LOG);
 const deviceLog = () => lines(process.env.FAKE_EDGETPU_LOG);
 
 async function untilLogged(line: string): Promise<void> {
@@ -54,9 +53,9 @@ const scenarios: Record<string, () => Promise<unknown>> = {
    * finished (it awaits the line the read logs), so only a read held up behind it can come second.
    */
   async 'pool-free'() {
-    const engine = await loadEdgeTpuEngine(delayedModel('slow', 100, 'read'), { device: devices[0]! });
+    const engine = await loadEdgeTpuEngine(model, slowly(devices[0]!, 100, 'read'));
     const order: string[] = [];
-    const invoked = engine.invoke({ slow: new Uint8Array(4) }).then(() => order.push('invoke'));
+    const invoked = engine.invoke({ x: new Uint8Array(4) }).then(() => order.push('invoke'));
     await readFile(process.argv[1]!).then(() => (order.push('read'), logLine('read')));
     await invoked;
     await engine.dispose();
@@ -68,16 +67,17 @@ const scenarios: Record<string, () => Promise<unknown>> = {
    * it ends, so they overlap however late a thread starts, unless one cannot start before the other ends.
    */
   async overlap() {
-    const a = await loadEdgeTpuEngine(delayedModel('a', 50, 'start b'), { device: devices[0]! });
-    const b = await loadEdgeTpuEngine(delayedModel('b', 50, 'start a'), { device: devices[1]! });
-    await Promise.all([a.invoke({ a: new Uint8Array(4) }), b.invoke({ b: new Uint8Array(4) })]);
+    const [da, db] = [devices[0]!, devices[1]!];
+    const a = await loadEdgeTpuEngine(model, slowly(da, 50, `start ${db.selector}`));
+    const b = await loadEdgeTpuEngine(model, slowly(db, 50, `start ${da.selector}`));
+    await Promise.all([a.invoke({ x: new Uint8Array(4) }), b.invoke({ x: new Uint8Array(4) })]);
     await Promise.all([a.dispose(), b.dispose()]);
-    return invokeLog();
+    return invokeLog().map((line) => line.replace(da.selector, 'a').replace(db.selector, 'b'));
   },
 
   /** Invokes and leaves the engine open: the process must still exit by itself. */
   async idle() {
-    const engine = await loadEdgeTpuEngine(delayedModel('x', 0), { device: devices[0]! });
+    const engine = await loadEdgeTpuEngine(model, { device: devices[0]! });
     const { y } = await engine.invoke({ x: Uint8Array.from([1, 2, 3, 4]) });
     return [...(y as Uint8Array)];
   },
@@ -87,7 +87,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) throw new Error('run with --expose-gc');
     await (async () => {
-      const engine = await loadEdgeTpuEngine(delayedModel('x', 0), { device: devices[0]! });
+      const engine = await loadEdgeTpuEngine(model, { device: devices[0]! });
       await engine.invoke({ x: new Uint8Array(4) });
     })();
     // Finalizers run after a collection, on a later turn of the loop: give them up to 150 turns.
@@ -107,22 +107,22 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        import(workerData.engineModule).then(async ({ loadEdgeTpuEngine }) => {
-         const engine = await loadEdgeTpuEngine(workerData.model, { device: workerData.device });
-         engine.invoke({ stuck: new Uint8Array(4) });
+         const engine = await loadEdgeTpuEngine(workerData.model, workerData.options);
+         engine.invoke({ x: new Uint8Array(4) });
          parentPort.postMessage('invoking');
        });`,
-      { eval: true, workerData: { engineModule, model: delayedModel('stuck', 100, 'terminated'), device: devices[0]! } },
+      { eval: true, workerData: { engineModule, model, options: slowly(devices[0]!, 100, 'terminated') } },
     );
     await once(worker, 'message');
-    await untilLogged('start stuck');
+    await untilLogged(`start ${devices[0]!.selector}`);
     await worker.terminate();
     // Only now may the invoke end: its completion surely comes after the worker is gone.
     logLine('terminated');
-    await untilLogged('end stuck');
-    const engine = await loadEdgeTpuEngine(delayedModel('after', 0), { device: devices[1]! });
+    await untilLogged(`end ${devices[0]!.selector}`);
+    const engine = await loadEdgeTpuEngine(model, { device: devices[1]! });
     const results: number[][] = [];
     for (let i = 0; i < 3; i++) {
-      const { y } = await engine.invoke({ after: Uint8Array.from([i, 0, 0, 0]) });
+      const { y } = await engine.invoke({ x: Uint8Array.from([i, 0, 0, 0]) });
       results.push([...(y as Uint8Array)]);
     }
     await engine.dispose();
@@ -139,18 +139,18 @@ const scenarios: Record<string, () => Promise<unknown>> = {
       const worker = new Worker(
         `const { parentPort, workerData } = require('node:worker_threads');
          import(workerData.engineModule).then(async ({ loadEdgeTpuEngine }) => {
-           const engines = await Promise.all([0, 1, 2].map(() => loadEdgeTpuEngine(workerData.model, { device: workerData.device })));
+           const engines = await Promise.all([0, 1, 2].map(() => loadEdgeTpuEngine(workerData.model, workerData.options)));
            parentPort.postMessage('invoking');
-           for (;;) await Promise.all(engines.map((e) => e.invoke({ churn: new Uint8Array(4) })));
+           for (;;) await Promise.all(engines.map((e) => e.invoke({ x: new Uint8Array(4) })));
          });`,
-        { eval: true, workerData: { engineModule, model: delayedModel('churn', round % 2), device: devices[0]! } },
+        { eval: true, workerData: { engineModule, model, options: slowly(devices[0]!, round % 2) } },
       );
       await once(worker, 'message');
       await sleep(round % 7);
       await worker.terminate();
     }
-    const engine = await loadEdgeTpuEngine(delayedModel('after', 0), { device: devices[1]! });
-    const { y } = await engine.invoke({ after: Uint8Array.from([5, 6, 7, 8]) });
+    const engine = await loadEdgeTpuEngine(model, { device: devices[1]! });
+    const { y } = await engine.invoke({ x: Uint8Array.from([5, 6, 7, 8]) });
     await engine.dispose();
     return [...(y as Uint8Array)];
   },
