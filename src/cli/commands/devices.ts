@@ -1,9 +1,13 @@
-/** `coral-pipe devices [--json]`: what executors this machine has, their health, and who leases them. */
+/**
+ * `coral-pipe devices [--json]`: what executors this machine has, their health, who leases them, and
+ * the libraries the engines run on (runtime-report.ts).
+ */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import type { Device } from '../../devices/device.js';
 import { enumerateDevices, type Enumeration } from '../../devices/enumerate.js';
 import { DEFAULT_RUNTIME_DIR, leaseHolder } from '../../devices/lease.js';
+import { formatRuntimeReport, runtimeReport } from '../../devices/runtime-report.js';
 
 export interface DevicesCommandDeps {
   /** The scan; `enumerateDevices()` of this machine by default (tests inject fake ones). */
@@ -50,11 +54,13 @@ export function createDevicesCommand(deps: DevicesCommandDeps = {}): Command {
       const runtimeDir = values['runtime-dir'] ?? DEFAULT_RUNTIME_DIR;
       const rows = devices.map((device) => ({ device, leasedBy: leaseHolder(device.id, { runtimeDir }) }));
       const noEdgeTpu = !devices.some((d) => d.type !== 'cpu');
+      const runtimes = runtimeReport(devices);
 
       if (values.json) {
         const json = {
           devices: rows.map(({ device, leasedBy }) => ({ ...device, ...(leasedBy ? { leasedBy } : {}) })),
           problems,
+          runtimes,
           ...(noEdgeTpu ? { help: NOTHING_FOUND_HELP } : {}),
         };
         write(`${JSON.stringify(json, null, 2)}\n`);
@@ -68,6 +74,7 @@ export function createDevicesCommand(deps: DevicesCommandDeps = {}): Command {
         for (const problem of d.health.problems) write(`${' '.repeat(width)}  ! ${problem}\n`);
       }
       for (const problem of problems) write(`warning: ${problem}\n`);
+      write(`\n${formatRuntimeReport(runtimes)}`);
       if (noEdgeTpu) write(`\n${NOTHING_FOUND_HELP}`);
       return 0;
     },
