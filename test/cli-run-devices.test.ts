@@ -204,6 +204,13 @@ describe('coral-pipe run --devices on CPU segments', () => {
     );
   });
 
+  it('runs a segment on the CPU engine its device names: tflite:N the native TensorFlow Lite library, litert:N LiteRT.js', async () => {
+    const result = await runCli('run', ...segments, '--count', '3', '--devices', 'tflite:0,litert:1', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { items: number; stats: { segments: { count: number; devices: string[] }[] } };
+    assert.deepEqual(report.stats.segments.map((s) => [s.devices, s.count]), [[['tflite:0'], 3], [['litert:1'], 3]]);
+  });
+
   it('gives a segment the replicas joined by +', async () => {
     const result = await runCli('run', ...segments, '--count', '4', '--devices', 'cpu:0+cpu:1,cpu:2', '--json');
     assert.equal(result.code, 0, result.stderr);

@@ -61,6 +61,17 @@ describe('pipeline classifier (mobilenet_v2, 1001 outputs)', () => {
       return true;
     });
   });
+
+  it('runs each segment on the CPU engine its config device names: tflite:0 (native TensorFlow Lite), then litert:1', async (t) => {
+    const classifier = await createPipelineClassifier(
+      await config(['  segments: 2', `  labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}`], ['devices: [tflite:0, litert:1]']),
+      memoryLog().log,
+    );
+    t.after(() => classifier.close());
+    assert.deepEqual(classifier.info.devices, [['tflite:0'], ['litert:1']]);
+    assert.deepEqual(classifier.info.hardware, { 'tflite:0': { type: 'cpu' }, 'litert:1': { type: 'cpu' } });
+    assert.equal((await classifier.classify(parrot)).top[0]!.label, 'macaw');
+  });
 });
 
 describe('pipeline classifier: what it says about its layout and devices', () => {
@@ -95,4 +106,5 @@ describe('pipeline classifier: what it says about its layout and devices', () =>
       assert.ok(devices[id]!.busyFraction > 0 && devices[id]!.busyFraction <= 1, JSON.stringify(devices[id]));
     }
   });
+
 });
