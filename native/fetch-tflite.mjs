@@ -27,12 +27,13 @@ function npm(args, cwd) {
 
 /**
  * Fetches the package into `dest` (default native/tflite): `lib/libtensorflowlite_c.so`, `include/` and
- * `SOURCE.json`. Returns what it did, or throws naming the step that failed.
+ * `SOURCE.json`. Returns what it did, or throws naming the step that failed. `arch` fetches another
+ * architecture's library (to build an image for a board); `integrity` is for tests.
  */
-export function fetchTflite({ dest = path.join(here, 'tflite'), arch = process.arch, platform = process.platform } = {}) {
+export function fetchTflite({ dest = path.join(here, 'tflite'), arch = process.arch, platform = process.platform, integrity: pinned = TFLITE_INTEGRITY } = {}) {
   const archDir = ARCH_DIRS[arch];
   if (platform !== 'linux' || !archDir) throw new Error(`${TFLITE_PACKAGE} has no TensorFlow Lite C library for ${platform}-${arch}`);
-  const source = { package: TFLITE_PACKAGE, integrity: TFLITE_INTEGRITY, arch: archDir };
+  const source = { package: TFLITE_PACKAGE, integrity: pinned, arch: archDir };
   const sourceFile = path.join(dest, 'SOURCE.json');
   if (existsSync(sourceFile) && readFileSync(sourceFile, 'utf8') === `${JSON.stringify(source)}\n`) return { dest, fetched: false };
 
@@ -43,7 +44,7 @@ export function fetchTflite({ dest = path.join(here, 'tflite'), arch = process.a
     const [{ filename }] = JSON.parse(pack.stdout);
     const tarball = path.join(work, filename);
     const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
-    if (integrity !== TFLITE_INTEGRITY) throw new Error(`${filename} has integrity ${integrity}, not the pinned ${TFLITE_INTEGRITY}`);
+    if (integrity !== pinned) throw new Error(`${filename} has integrity ${integrity}, not the pinned ${pinned}`);
     const untar = spawnSync('tar', ['-xzf', tarball, '-C', work, `package/cc_deps/${archDir}/libtensorflowlite_c.so`, 'package/cc_deps/include'], { encoding: 'utf8' });
     if (untar.status !== 0) throw new Error(`tar could not unpack ${filename}: ${(untar.stderr || untar.error?.message || '').trim()}`);
     // Built beside dest and renamed into place, so an interrupted install leaves no half library.
@@ -62,9 +63,9 @@ export function fetchTflite({ dest = path.join(here, 'tflite'), arch = process.a
 }
 
 /** fetchTflite for the install: says what it did, and on failure what still works and how to retry. */
-export function installTflite() {
+export function installTflite(options = {}) {
   try {
-    const { dest, fetched } = fetchTflite();
+    const { dest, fetched } = fetchTflite(options);
     console.log(`coral-pipe: TensorFlow Lite C library ${fetched ? 'fetched into' : 'already in'} ${dest}`);
   } catch (err) {
     console.warn(
