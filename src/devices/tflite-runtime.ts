@@ -96,8 +96,9 @@ export class TfliteUnavailableError extends EngineError {
   }
 }
 
+/** An error's message on one line: TFLite's own messages span several. */
 export function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
 }
 
 export function codeOf(err: unknown): string | undefined {
