@@ -1,40 +1,22 @@
-// The few declarations of the libedgetpu C API (edgetpu_c.h) and the TensorFlow Lite C API
-// (tensorflow/lite/c/c_api.h) this addon calls, written out here so that the addon builds on any
+// The few declarations of the TensorFlow Lite C API (tensorflow/lite/c/c_api.h) this addon calls, and
+// libedgetpu's (edgetpu_c.h), written out here so that the addon builds on any
 // machine without those headers; the libraries themselves are opened with dlopen at run time.
-// The stand-in libedgetpu of the tests (test/fakes/standin_edgetpu.c) is compiled against the real
-// TensorFlow Lite headers that native/fetch-tflite.mjs installs, not against these.
+// The stand-in libedgetpu of the tests (test/fakes/standin_edgetpu.c) shares edgetpu_c.h and takes
+// TFLite's types from the real headers that native/fetch-tflite.mjs installs, not from these.
 #pragma once
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edgetpu_c.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-// ---- libedgetpu ----
-enum edgetpu_device_type { EDGETPU_APEX_PCI = 0, EDGETPU_APEX_USB = 1 };
-struct edgetpu_device {
-  enum edgetpu_device_type type;
-  const char* path;
-};
-struct edgetpu_option {
-  const char* name;
-  const char* value;
-};
-typedef struct TfLiteDelegate TfLiteDelegate;
-
-typedef struct edgetpu_device* (*edgetpu_list_devices_fn)(size_t* num_devices);
-typedef void (*edgetpu_free_devices_fn)(struct edgetpu_device* dev);
-typedef TfLiteDelegate* (*edgetpu_create_delegate_fn)(enum edgetpu_device_type type, const char* name,
-                                                      const struct edgetpu_option* options,
-                                                      size_t num_options);
-typedef void (*edgetpu_free_delegate_fn)(TfLiteDelegate* delegate);
-typedef void (*edgetpu_verbosity_fn)(int verbosity);
-typedef const char* (*edgetpu_version_fn)(void);
-
 // ---- TensorFlow Lite C API ----
+typedef struct TfLiteDelegate TfLiteDelegate;
 typedef struct TfLiteModel TfLiteModel;
 typedef struct TfLiteInterpreterOptions TfLiteInterpreterOptions;
 typedef struct TfLiteInterpreter TfLiteInterpreter;

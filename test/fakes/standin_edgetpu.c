@@ -27,17 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edgetpu_c.h"
 #include "tensorflow/lite/c/common.h"
-
-enum edgetpu_device_type { EDGETPU_APEX_PCI = 0, EDGETPU_APEX_USB = 1 };
-struct edgetpu_device {
-  enum edgetpu_device_type type;
-  const char* path;
-};
-struct edgetpu_option {
-  const char* name;
-  const char* value;
-};
 
 #define EDGETPU_CUSTOM_OP "edgetpu-custom-op"
 /* TfLiteBuiltinOperator values (tensorflow/lite/builtin_ops.h, not among the headers the package ships). */

@@ -38,7 +38,7 @@ export function buildStandInEdgeTpu(): StandInLibraries {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coral-pipe-standin-'));
   const edgetpu = path.join(dir, 'libedgetpu.so.1');
   // $CC, so that a cross build (issue 14: arm64 under emulation) makes a stand-in the same architecture loads.
-  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', '-pthread', '-I', include, '-o', edgetpu, path.join(fakesDir, 'standin_edgetpu.c')], { stdio: 'pipe' });
+  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', '-pthread', '-I', include, '-I', path.join(nativeRoot(), 'src'), '-o', edgetpu, path.join(fakesDir, 'standin_edgetpu.c')], { stdio: 'pipe' });
   built = { dir, edgetpu, tflite };
   return built;
 }
