@@ -93,7 +93,7 @@ const mqtt = z
       ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: 'must be at least reconnectMinMs' });
   });
 
-const deviceId = z.string().min(1).describe('e.g. cpu:0, usb:0, pci:0, usb:/sys/bus/usb/devices/2-1');
+const deviceId = z.string().min(1).describe('e.g. usb:0, pci:0, usb:/sys/bus/usb/devices/2-1, cpu:0 (LiteRT.js, else native TensorFlow Lite), litert:0, tflite:0');
 
 const model = z
   .strictObject({
