@@ -3,9 +3,10 @@
  * stand-in libedgetpu (no Edge TPU here): each opens with the tensor specs our own codec reads from the
  * file, and the SSD segment chains of 2 and 4 run through PipelinedModelRunner exactly as the segments
  * run one after another; the last segment's TFLite_Detection_PostProcess runs for real on the CPU.
+ * And a stand-in Edge TPU that hangs is caught by the runner's hang watch.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -13,6 +14,7 @@ import { loadEdgeTpuEngine, type EdgeTpuDeviceRef } from '../src/devices/edgetpu
 import type { Engine, NamedTensors } from '../src/devices/engine.js';
 import { readModel } from '../src/model/index.js';
 import { modelTensorSpecs } from '../src/model/tensor-spec.js';
+import { PipelineFailedError } from '../src/pipeline/errors.js';
 import { PipelinedModelRunner } from '../src/pipeline/index.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu, type StandInLibraries } from './helpers/standin-edgetpu.js';
@@ -102,4 +104,32 @@ describe('Edge TPU models of the test data on the real TensorFlow Lite library',
       }
     });
   }
+
+  it('a stand-in Edge TPU that hangs fails the runner as hung, naming its segment and device', async () => {
+    const invokeLog = path.join(libs.dir, 'hang-invokes.log');
+    process.env.FAKE_EDGETPU_INVOKE_LOG = invokeLog;
+    const files = [0, 1].map((i) => testDataPath(`segments/${SSD}_segment_${i}_of_2_edgetpu.tflite`));
+    const libraries = { edgetpu: [libs.edgetpu], tflite: [libs.tflite] };
+    const runner = await PipelinedModelRunner.create(
+      files.map((file, i) => [
+        { kind: 'edgetpu' as const, model: new Uint8Array(readFileSync(file)), device: devices[i]!, libraries, ...(i === 1 && { delegateOptions: { 'StandIn.HangAfter': '1' } }) },
+      ]),
+      { hangTimeoutMs: 500 },
+    );
+    try {
+      for (const image of images) await runner.push({ normalized_input_image_tensor: image });
+      runner.release((await runner.pop())!);
+      await assert.rejects(runner.pop(), (e: Error) => {
+        assert.ok(e instanceof PipelineFailedError, String(e));
+        assert.equal(e.device, devices[1]!.id);
+        assert.match(e.message, /^pipeline failed: segment 1 on usb:\/sys\/bus\/usb\/devices\/2-2 did not answer within 500 ms \(hung\)$/);
+        return true;
+      });
+    } finally {
+      await runner.close().catch(() => {});
+      // The stand-in's hung invoke returns once told to, so its thread does not outlive the test.
+      appendFileSync(invokeLog, `release ${devices[1]!.selector}\n`);
+      delete process.env.FAKE_EDGETPU_INVOKE_LOG;
+    }
+  });
 });
