@@ -14,9 +14,9 @@ import { until } from './helpers/fault-tools.js';
 const BYTES = 1024;
 
 /** An input whose bytes all derive from `tag`, so any mix-up or corruption shows. */
-function item(tag: number): Uint8Array {
-  const data = new Uint8Array(BYTES);
-  for (let i = 0; i < BYTES; i++) data[i] = (tag * 31 + i * 7) & 255;
+function item(tag: number, bytes = BYTES): Uint8Array {
+  const data = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) data[i] = (tag * 31 + i * 7) & 255;
   data[0] = tag & 255;
   data[1] = tag >> 8;
   return data;
@@ -160,20 +160,27 @@ test('bounded: in flight never beyond the byte budget or the queue limits; tryPu
   await limited.close();
 });
 
-test('a steady stream with released outputs reuses slabs from the pool', async () => {
-  const pool = new SlabPool(64 * 4 * BYTES);
-  const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES), { allocator: pool });
-  const producer = (async () => {
-    for (let i = 0; i < 300; i++) await runner.push([item(i)]);
-    await runner.close();
-  })();
-  let n = 0;
-  for await (const out of runner) {
-    assert.equal(tagOf(out.t3 as Uint8Array), n++);
-    runner.release(out);
+test('a steady stream with released outputs reuses its slabs, from the default pool or one given', async () => {
+  // Mobilenet-sized tensors: a default pool that kept too few bytes made a slab per item for these.
+  const bytes = 224 * 224 * 3;
+  const pool = new SlabPool(64 * 4 * bytes);
+  for (const allocator of [undefined, pool]) {
+    const runner = await PipelinedModelRunner.create(passThroughChain(3, bytes), allocator ? { allocator } : {});
+    const producer = (async () => {
+      for (let i = 0; i < 300; i++) await runner.push([item(i, bytes)]);
+      await runner.close();
+    })();
+    let n = 0;
+    for await (const out of runner) {
+      assert.equal(tagOf(out.t3 as Uint8Array), n++);
+      runner.release(out);
+    }
+    await producer;
+    assert.equal(n, 300);
+    // The items in flight, the one a waiting push was written into, and one being released: not one per item.
+    const { slabsUsed } = runner.stats();
+    assert.ok(slabsUsed <= runner.inFlightLimit + 2, `${slabsUsed} slabs used for 300 items (${allocator ? 'given pool' : 'default pool'})`);
   }
-  await producer;
-  assert.equal(n, 300);
   assert.ok(pool.created <= 20, `${pool.created} slabs created for 300 items`);
 });
 

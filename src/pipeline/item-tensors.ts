@@ -21,11 +21,6 @@ export function viewOutputs(layout: SlabLayout, specs: readonly TensorSpec[], sl
   return outputs;
 }
 
-/** Byte copies of `tensors` that share nothing with the caller's buffers. */
-export function copyTensors(tensors: NamedTensors): NamedTensors {
-  return Object.fromEntries(Object.entries(tensors).map(([name, data]) => [name, bytesOf(data).slice()]));
-}
-
 /** Copies of `outputs` in their own memory, typed as their specs say. */
 export function detachOutputs(specs: readonly TensorSpec[], outputs: NamedTensors): NamedTensors {
   return Object.fromEntries(specs.map((spec) => [spec.name, viewAs(spec.dtype, bytesOf(outputs[spec.name]!).slice())]));

@@ -11,7 +11,7 @@ import { checkNamedTensors } from '../devices/tensor-check.js';
 import type { ChainAnalysis } from './chain.js';
 import { PipelineClosedError, SegmentInvokeError } from './errors.js';
 import { watchPipeline } from './hang-watch.js';
-import { copyTensors, writeInputs } from './item-tensors.js';
+import { writeInputs } from './item-tensors.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { RunnerLimits } from './runner-options.js';
 import type { SlabAllocator } from './slab-pool.js';
@@ -26,8 +26,8 @@ import type { ErrorInfo } from './worker-protocol.js';
 import type { WorkerExecutor } from './worker-executor.js';
 
 interface PushWaiter {
-  /** The inputs it will admit once there is room. */
-  readonly inputs: NamedTensors;
+  /** The slab its inputs were written into, admitted once there is room. */
+  readonly slab: SharedArrayBuffer;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -125,12 +125,14 @@ export class PipelineCore {
     if (this.failure) throw this.failure;
     if (this.closed) throw new PipelineClosedError();
     checkNamedTensors(this.chain.inputs, inputs, 'push');
+    // Copied into the item's slab now, so that the caller may reuse its buffers as soon as push
+    // returns, awaited or not; a waiting push's slab comes from the pool too, so waiting allocates nothing.
+    const slab = this.slabs.acquire();
+    writeInputs(this.layout, this.chain.inputs, inputs, slab);
     if (!this.hasRoom() || this.pushWaiters.length > 0) {
-      // Copied now, so that the caller may reuse its buffers as soon as push returns, awaited or not.
-      const copy = copyTensors(inputs);
-      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ inputs: copy, resolve, reject }));
+      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
     }
-    this.admit(inputs);
+    this.admit(slab);
   }
 
   tryPush(inputs: NamedTensors): boolean {
@@ -138,13 +140,13 @@ export class PipelineCore {
     if (this.closed) throw new PipelineClosedError();
     checkNamedTensors(this.chain.inputs, inputs, 'tryPush');
     if (!this.hasRoom() || this.pushWaiters.length > 0) return false;
-    this.admit(inputs);
+    const slab = this.slabs.acquire();
+    writeInputs(this.layout, this.chain.inputs, inputs, slab);
+    this.admit(slab);
     return true;
   }
 
-  private admit(inputs: NamedTensors): void {
-    const slab = this.slabs.acquire();
-    writeInputs(this.layout, this.chain.inputs, inputs, slab);
+  private admit(slab: SharedArrayBuffer): void {
     const item: Item = { seq: this.nextSeq++, slab, pushedAt: performance.now() };
     this.inStages++;
     this.setActive(true);
@@ -155,12 +157,8 @@ export class PipelineCore {
   private wakePushers(): void {
     while (this.pushWaiters.length > 0 && this.hasRoom() && !this.closed) {
       const waiter = this.pushWaiters.shift()!;
-      try {
-        this.admit(waiter.inputs);
-        waiter.resolve();
-      } catch (err) {
-        waiter.reject(err as Error);
-      }
+      this.admit(waiter.slab);
+      waiter.resolve();
     }
   }
 
@@ -316,6 +314,7 @@ export class PipelineCore {
   private async shutDown(): Promise<void> {
     this.closed = true;
     for (const waiter of this.pushWaiters.splice(0)) {
+      this.slabs.release(waiter.slab);
       waiter.reject(new PipelineClosedError('pipeline closed while this push waited for room'));
     }
     // The output limit no longer applies, so everything in flight can drain without a consumer.
@@ -332,7 +331,10 @@ export class PipelineCore {
     if (this.failure) return;
     this.failure = error;
     clearInterval(this.hangTimer);
-    for (const waiter of this.pushWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.pushWaiters.splice(0)) {
+      this.slabs.release(waiter.slab);
+      waiter.reject(error);
+    }
     // Pops already waiting get what finished before the failure, in order; the rest reject.
     this.output.deliver();
     this.output.rejectWaiters(error);
@@ -357,6 +359,7 @@ export class PipelineCore {
       inFlight: this.inFlight,
       outputsHeld: this.held,
       bytesHeld: (this.output.slabsHeld + this.inStages + this.held) * this.layout.byteSize,
+      slabsUsed: this.slabs.used,
       latencyMsP50: this.endToEnd.percentile(50),
       latencyMsP99: this.endToEnd.percentile(99),
     };

@@ -62,7 +62,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
       },
     });
     const stages = executors.map((replicas, i) => newStage(i, resolved[i]!, replicas));
-    const allocator = options.allocator ?? new SlabPool(Math.floor(limits.byteBudget / layout.byteSize));
+    const allocator = options.allocator ?? new SlabPool(limits.byteBudget);
     core = new PipelineCore(chain, layout, stages, allocator, limits);
     core.start();
     if (early.length > 0) core.fail(early[0]!);

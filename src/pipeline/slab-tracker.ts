@@ -25,6 +25,11 @@ export class SlabTracker implements SlabOwner {
     return slab;
   }
 
+  /** Distinct slabs seen so far. */
+  get used(): number {
+    return this.nextId;
+  }
+
   id(slab: SharedArrayBuffer): number {
     let id = this.ids.get(slab);
     if (id === undefined) this.ids.set(slab, (id = this.nextId++));

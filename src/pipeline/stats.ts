@@ -57,6 +57,8 @@ export interface PipelineStats {
   readonly outputsHeld: number;
   /** Bytes of the slabs those items and held outputs occupy. */
   readonly bytesHeld: number;
+  /** Distinct slabs the runner has used: a steady stream whose outputs are released reuses a few. */
+  readonly slabsUsed: number;
   /** Push accepted to output ready. */
   readonly latencyMsP50: number;
   readonly latencyMsP99: number;
