@@ -6,6 +6,7 @@ import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
+import { nativeTrim } from '../src/daemon/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamThrough } from './lib/stream.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
@@ -77,6 +78,15 @@ async function memory({ quick }: BenchOptions): Promise<BenchSection> {
   };
 }
 
+/**
+ * Collects garbage (npm run bench exposes gc) and hands freed native memory back to the system
+ * (malloc_trim, as the daemon does), so RSS shows what is still live, not what glibc kept.
+ */
+function settle(): void {
+  globalThis.gc?.();
+  nativeTrim().trim?.();
+}
+
 /** What a careless caller makes of memory: the three uses issue 12 found unbounded. */
 async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
   const MiB = 2 ** 20;
@@ -88,6 +98,7 @@ async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
   {
     const count = quick ? 300 : 3000;
     const runner = await PipelinedModelRunner.create(passThrough(3, MiB));
+    settle();
     const before = rssMiB();
     let peak = before;
     const producer = (async () => {
@@ -96,7 +107,7 @@ async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
     })();
     for await (const _ of runner) peak = Math.max(peak, rssMiB());
     await producer;
-    globalThis.gc?.();
+    settle();
     rows.push({ use: `${count} items of 3 x 1 MiB stages, popped, never released`, 'RSS before MB': before, 'RSS peak MB': peak, 'RSS after MB': rssMiB(), 'tensor bound MB': ((runner.inFlightLimit + 4) * runner.itemBytes) / MiB });
   }
   // One pool for two runners whose items differ by 8 KiB.
@@ -105,6 +116,7 @@ async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
     const pool = new SlabPool(256 * MiB);
     const sizes = [2 * MiB, 2 * MiB + 8192];
     const runners = await Promise.all(sizes.map((bytes) => PipelinedModelRunner.create(passThrough(1, bytes), { allocator: pool })));
+    settle();
     const before = rssMiB();
     let peak = before;
     for (let i = 0; i < count; i++) {
@@ -115,12 +127,14 @@ async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
       peak = Math.max(peak, rssMiB());
     }
     await Promise.all(runners.map((runner) => runner.close()));
+    settle();
     rows.push({ use: `one SlabPool, 2 runners of 2 MiB and 2 MiB + 8 KiB items, ${count} each`, 'RSS before MB': before, 'RSS peak MB': peak, 'RSS after MB': rssMiB(), 'slabs created': pool.created });
   }
   // Every item fails, nobody pops: how many pushes get in.
   {
     const seconds = quick ? 1 : 5;
     const runner = await PipelinedModelRunner.create(passThrough(2, 1024).map((spec, i) => (i === 0 ? { ...spec, faults: { failOn: Array.from({ length: 1e6 }, (_, n) => n) } } : spec)));
+    settle();
     const heapBefore = process.memoryUsage().heapUsed / MiB;
     let accepted = 0;
     const end = performance.now() + seconds * 1000;
