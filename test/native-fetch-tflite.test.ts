@@ -4,6 +4,7 @@
  * architecture's library and the headers; a failure warns and never fails the install.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,5 +60,12 @@ describe('fetching the TensorFlow Lite C library at install', () => {
     }
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^coral-pipe: no TensorFlow Lite C library was installed \(.*not the pinned sha512-pinned\)\. The CPU engine \(LiteRT\.js\) works; .*node native\/fetch-tflite\.mjs.*CORAL_PIPE_LIBTFLITE_C/s);
+  });
+
+  it('the package ships neither the built addon nor the fetched library: each machine makes its own', () => {
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: path.dirname(nativeRoot()), encoding: 'utf8' })) as { files: { path: string }[] }[];
+    const native = packed[0]!.files.map((f) => f.path).filter((f) => f.startsWith('native/'));
+    assert.ok(native.includes('native/fetch-tflite.mjs') && native.includes('native/src/edgetpu_addon.cc'), native.join(' '));
+    assert.deepEqual(native.filter((f) => f.startsWith('native/build/') || f.startsWith('native/tflite/')), []);
   });
 });
