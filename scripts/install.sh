@@ -90,9 +90,23 @@ if $system; then
   fi
 fi
 
+# The Edge TPU runtime is Coral's package, not ours: say whether it is there and how to get it. (On a
+# Dev Board, Mendel Linux ships it.) The TFLite C library came with the npm package's install step.
+if $system; then
+  if ldconfig -p 2>/dev/null | grep -q 'libedgetpu\.so\.1 '; then
+    say "found libedgetpu.so.1 (Coral's Edge TPU runtime)"
+  else
+    say "libedgetpu.so.1 is not installed; Edge TPU segments need it. On Debian, as root:"
+    say "  curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg | gpg --dearmor -o /usr/share/keyrings/coral-edgetpu.gpg"
+    say "  echo 'deb [signed-by=/usr/share/keyrings/coral-edgetpu.gpg] https://packages.cloud.google.com/apt coral-edgetpu-stable main' > /etc/apt/sources.list.d/coral-edgetpu.list"
+    say "  apt-get update && apt-get install libedgetpu1-std"
+  fi
+fi
+
 cat <<MSG
 install: done. Next:
   1. put the model and labels the config names into $conf_dir/models and $conf_dir/labels
   2. edit $conf_dir/coral-pipe.yaml (broker, cameras), then: coral-pipe check-config $conf_dir/coral-pipe.yaml
   3. systemctl restart coral-pipe && journalctl -u coral-pipe -f
+  coral-pipe devices  lists the Edge TPUs and the libraries found
 MSG

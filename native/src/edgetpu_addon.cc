@@ -16,6 +16,7 @@
 //   interpreter.invoke(inputs: Uint8Array[], outputs: Uint8Array[]) -> Promise<void>   runs on the
 //       interpreter's own thread, one invoke at a time (BUSY otherwise)
 //   interpreter.close()
+#include "glibc_floor.h"  // first: binds symbols to versions older systems have
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -490,7 +491,7 @@ TfLiteModel* CreateModel(Libraries* libs, const std::vector<uint8_t>& bytes, std
 }
 
 Interpreter::Interpreter(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Interpreter>(info), core_(std::make_shared<Core>(Libs(info.Env()))) {
+    : Napi::ObjectWrap<Interpreter>(info), core_(new Core(Libs(info.Env()))) {
   // On a throw below, core_'s destructor frees whatever was created.
   Napi::Env env = info.Env();
   Libraries* libs = core_->libs;

@@ -3,6 +3,7 @@
 // workers free plenty in the middle of them, so a long-running daemon's RSS creeps up by about a MiB
 // a minute although nothing leaks (malloc_trim(0) on a soaked daemon gave back 68 of 307 MiB).
 // malloc_trim also releases whole free pages inside every arena. Other C libraries: nothing to do.
+#include "glibc_floor.h"  // first: binds symbols to versions older systems have
 #include <napi.h>
 
 #ifdef __GLIBC__

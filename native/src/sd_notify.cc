@@ -1,6 +1,7 @@
 // sd_notify(3) from the calling process itself: one datagram to $NOTIFY_SOCKET per message, so that
 // systemd attributes it to the main PID and `NotifyAccess=main` accepts it (a `systemd-notify` child
 // process would be another PID). Node has no unix datagram sockets, hence this small addon.
+#include "glibc_floor.h"  // first: binds symbols to versions older systems have
 #include <napi.h>
 
 #include <cerrno>
