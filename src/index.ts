@@ -9,6 +9,8 @@ export type { DType, Engine, NamedTensors, TensorData, TensorQuantization, Tenso
 export { EngineError } from './devices/engine.js';
 export { loadCpuEngine, UnsupportedModelError, EngineInputError, type CpuEngineOptions } from './devices/cpu-engine.js';
 export { loadEdgeTpuEngine, EdgeTpuUnavailableError, type EdgeTpuEngineOptions } from './devices/edgetpu-engine.js';
+export { loadTfliteCpuEngine, XNNPACK_QUANTIZED, type TfliteCpuEngineOptions } from './devices/tflite-cpu-engine.js';
+export { TfliteUnavailableError } from './devices/tflite-runtime.js';
 export { openEngine, type EngineSpec } from './devices/open-engine.js';
 export { PassThroughEngine } from './devices/passthrough-engine.js';
 export { enumerateDevices, type EnumerateOptions, type Enumeration } from './devices/enumerate.js';

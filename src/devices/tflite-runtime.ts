@@ -68,7 +68,7 @@ export function bundledTflitePath(): string {
  * the library installed with the package; then the names the system's packages install (bare names are
  * searched by the dynamic loader).
  */
-export function libraryCandidates(paths: TfliteLibraryPaths = {}): { edgetpu: string[]; tflite: string[] } {
+function libraryCandidates(paths: TfliteLibraryPaths = {}): { edgetpu: string[]; tflite: string[] } {
   const env = (name: string) => (process.env[name] ? [process.env[name] as string] : []);
   const bundled = bundledTflitePath();
   return {
@@ -101,7 +101,7 @@ export function describe(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
 }
 
-export function codeOf(err: unknown): string | undefined {
+function codeOf(err: unknown): string | undefined {
   return (err as { code?: unknown })?.code === undefined ? undefined : String((err as { code: unknown }).code);
 }
 
@@ -150,7 +150,7 @@ function toSpec(native: NativeSpec, device: string): TensorSpec {
  * Opens an interpreter, turning TFLite's refusals into the user's terms: an Edge TPU model with no
  * Edge TPU says so and names the custom op, where TFLite says only "unresolved custom op".
  */
-export function openInterpreter(addon: TfliteAddon, model: Uint8Array, where: { type: 'usb' | 'pci' | 'cpu'; path: string; device: string }, options: Record<string, string>, numThreads: number): TfliteEngine {
+export function openInterpreter(addon: TfliteAddon, model: Uint8Array, where: { type: 'usb' | 'pci' | 'cpu'; path: string; device: string }, options: Record<string, string>, numThreads: number): Engine {
   let native: NativeInterpreter;
   try {
     native = new addon.Interpreter(model, where.type, where.path, options, numThreads);
@@ -169,7 +169,7 @@ export function openInterpreter(addon: TfliteAddon, model: Uint8Array, where: { 
 }
 
 /** One interpreter as an Engine. */
-export class TfliteEngine implements Engine {
+class TfliteEngine implements Engine {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   /** One invoke at a time per interpreter: later calls wait their turn. */
