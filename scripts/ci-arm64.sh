@@ -42,8 +42,11 @@ cp -r "$here/dist" "$app/dist"
 (cd "$app" && npm ci --cpu=arm64 --os=linux --libc=glibc --ignore-scripts --no-audit --no-fund >/dev/null)
 (cd "$app" && node -e "import('./native/fetch-tflite.mjs').then((m) => m.fetchTflite({ arch: 'arm64' }))")
 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ \
-  node "$here/node_modules/node-gyp/bin/node-gyp.js" rebuild --directory "$app/native" --arch=arm64 --nodedir="$work/node" >/dev/null
+  node "$here/node_modules/node-gyp/bin/node-gyp.js" rebuild --loglevel=warn --directory "$app/native" --arch=arm64 --nodedir="$work/node" >/dev/null
 say "installed for arm64 ($(elapsed))"
+
+# The test data the demo and the tests read, beside this checkout (as in CI) unless given.
+export CORAL_TEST_DATA="${CORAL_TEST_DATA:-$(cd "$here/../shared/testdata" && pwd)}"
 
 # The demo: the same answers as on x64 (label and score of each image; times differ).
 answers() { grep -E '^[^ ]+\.(jpg|png): ' | sed -E 's/ +\[[0-9.]+ ms\]$//'; }
@@ -58,7 +61,6 @@ say "demo answered $(printf '%s\n' "$arm" | wc -l) images as on x64 ($(elapsed))
 # One test file per layer, on arm64 Node: codec, CPU engine, runner, Edge TPU engine over the real
 # TFLite with the stand-in libedgetpu (built by $CC for arm64), daemon end to end with mosquitto; and
 # the glibc floor of this arm64 install.
-export CORAL_TEST_DATA="${CORAL_TEST_DATA:-$(cd "$here/../shared/testdata" && pwd)}"
 (cd "$app" && CC=aarch64-linux-gnu-gcc "$node64" --test --test-timeout=600000 \
   dist/test/model-codec.test.js dist/test/cpu-engine.test.js dist/test/pipeline-runner.test.js \
   dist/test/native-edgetpu.test.js dist/test/native-real-models.test.js dist/test/daemon-e2e.test.js \
