@@ -48,8 +48,9 @@ say "installed for arm64 ($(elapsed))"
 # The test data the demo and the tests read, beside this checkout (as in CI) unless given.
 export CORAL_TEST_DATA="${CORAL_TEST_DATA:-$(cd "$here/../shared/testdata" && pwd)}"
 
-# The demo: the same answers as on x64 (label and score of each image; times differ).
-answers() { grep -E '^[^ ]+\.(jpg|png): ' | sed -E 's/ +\[[0-9.]+ ms\]$//'; }
+# The demo: the same answers as on x64 (labels and scores of each image, sorted: they print as they
+# come back; times differ).
+answers() { grep -E '^[^ ]+\.(jpg|png): ' | sed -E 's/ +\[[0-9.]+ ms\]$//' | sort; }
 x64="$(cd "$here" && node dist/src/cli/main.js demo | answers)"
 arm="$(cd "$app" && "$node64" dist/src/cli/main.js demo | answers)"
 if [ "$x64" != "$arm" ] || [ -z "$arm" ]; then
