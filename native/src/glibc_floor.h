@@ -22,9 +22,6 @@ __asm__(".symver dlerror,dlerror@" CORAL_GLIBC_BASE);
 __asm__(".symver dlclose,dlclose@" CORAL_GLIBC_BASE);
 __asm__(".symver dladdr,dladdr@" CORAL_GLIBC_BASE);
 __asm__(".symver pthread_once,pthread_once@" CORAL_GLIBC_BASE);
-__asm__(".symver pthread_create,pthread_create@" CORAL_GLIBC_BASE);
-__asm__(".symver pthread_detach,pthread_detach@" CORAL_GLIBC_BASE);
-__asm__(".symver pthread_join,pthread_join@" CORAL_GLIBC_BASE);
 #endif
 
 #if defined(__cplusplus) && defined(__GLIBC__)
