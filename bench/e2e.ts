@@ -18,7 +18,7 @@ import { Observer } from '../test/helpers/mqtt-observer.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions, BenchSection, LineChart } from './lib/bench.js';
 import { cameraFrames } from './lib/camera-frames.js';
-import type { FleetReport } from './lib/camera-fleet.js';
+import type { FleetReport, FleetSchedule } from './lib/camera-fleet.js';
 import { DaemonChild } from './lib/daemon-child.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { childPids, cpuSeconds, rssBytes } from './lib/proc-stats.js';
@@ -125,17 +125,17 @@ async function runScenario(broker: Mosquitto, segmentFiles: string[], inference:
   let fleet: ChildProcess | undefined;
   try {
     await daemon.whileRunning(observer.next((m) => m.topic === topics.availability && m.payload.toString() === 'online', 60_000));
-    // The cameras start on a shared clock (ms since the epoch) once all of them are connected.
-    const connectAllowanceMs = 3000 + 100 * s.cameras;
-    const start = Date.now() + connectAllowanceMs;
-    const windowStart = start + s.warmupSeconds * 1000;
-    const end = start + s.seconds * 1000;
-    fleet = fork(FLEET, [broker.url, prefix, String(s.cameras), String(start), String(windowStart), String(end), String(s.fps)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    fleet = fork(FLEET, [broker.url, prefix, String(s.cameras), String(s.fps)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     if (s.camerasNice !== 0) os.setPriority(fleet.pid!, s.camerasNice);
     const reported = message(fleet, (m): m is FleetReport => typeof m === 'object' && m !== null && 'inWindow' in m);
     reported.catch(() => undefined); // awaited below; this only keeps an early exit from being unhandled here
     await message(fleet, (m): m is { ready: true } => typeof m === 'object' && m !== null && 'ready' in m);
-    if (Date.now() > start) throw new Error(`${s.cameras} cameras took over ${connectAllowanceMs} ms to connect`);
+    // Once every camera is connected, they start together on one clock (ms since the epoch), a moment
+    // ahead so that the schedule reaches them first.
+    const start = Date.now() + 200;
+    const windowStart = start + s.warmupSeconds * 1000;
+    const end = start + s.seconds * 1000;
+    fleet.send({ start, windowStart, end } satisfies FleetSchedule);
     const latencyOverTime: Sample[] = [];
     const latencies: number[] = [];
     const daemonMs = { queue: 0, decode: 0, inference: 0 };
@@ -279,7 +279,7 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
     rows,
     notes: [
       ...(inference.standIn
-        ? [`inference off the CPU: each segment is a stand-in Edge TPU (the test suite's fake libedgetpu and libtensorflowlite_c through the real native addon) with the real segment's tensors, whose invoke sleeps for the real segment's CPU time (${inference.standIn.delaysMs.map((d) => d.toFixed(1)).join(' / ')} ms), as an accelerator call holds a thread but no core. Not Edge TPU figures: they show what the daemon itself costs when inference leaves the cores to it.`]
+        ? [`inference off the CPU: each segment is a stand-in Edge TPU (the test suite's stand-in libedgetpu on the real TensorFlow Lite library, through the real native addon) with the real segment's tensors, whose invoke sleeps for the real segment's CPU time (${inference.standIn.delaysMs.map((d) => d.toFixed(1)).join(' / ')} ms), as an accelerator call holds a thread but no core. Not Edge TPU figures: they show what the daemon itself costs when inference leaves the cores to it.`]
         : ['inference on the CPU: LiteRT.js workers on the same cores as decoding, MQTT, the broker and the cameras.']),
       `cameras publish 640x480 JPEGs (${frames.length} test images, ${Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length / 1024)} KB mean) with QoS 1; flood = each camera sends its next frame as soon as the broker acknowledges the last, N fps = paced;`,
       `figures cover ${seconds - warmupSeconds} s after ${warmupSeconds} s of warm-up. x bare = results/s / the bare pipeline's items/s (same segments, measured just before). Goal: x bare >= 0.9.`,

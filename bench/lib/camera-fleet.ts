@@ -7,29 +7,38 @@
  *
  * With FPS > 0 each camera instead sends at most FPS frames a second, like a real camera.
  *
- * argv: URL TOPIC_PREFIX CAMERAS START_EPOCH_MS WINDOW_START_EPOCH_MS END_EPOCH_MS [FPS]
- * Tells the parent { ready: true } once connected, then a FleetReport when done.
+ * argv: URL TOPIC_PREFIX CAMERAS [FPS]
+ * Tells the parent { ready: true } once connected; the parent answers with a FleetSchedule (so that a
+ * slow machine's connecting eats into no one's measurement); a FleetReport when done.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraFrames } from './camera-frames.js';
+
+/** When to start, to start counting and to stop, in ms since the epoch (one clock for all cameras). */
+export interface FleetSchedule {
+  readonly start: number;
+  readonly windowStart: number;
+  readonly end: number;
+}
 
 export interface FleetReport {
   /** Frames sent in [window start, end). */
   readonly inWindow: number;
 }
 
-const [url, prefix, count, startAt, windowAt, endAt, fpsArg] = process.argv.slice(2);
+const [url, prefix, count, fpsArg] = process.argv.slice(2);
 const cameras = Number(count);
 const fps = Number(fpsArg ?? 0);
-const [start, windowStart, end] = [Number(startAt), Number(windowAt), Number(endAt)];
-if (!url || !prefix || !(cameras > 0) || !(end > windowStart && windowStart >= start) || !(fps >= 0)) {
-  process.stderr.write('usage: camera-fleet URL TOPIC_PREFIX CAMERAS START_EPOCH_MS WINDOW_START_EPOCH_MS END_EPOCH_MS [FPS]\n');
+if (!url || !prefix || !(cameras > 0) || !(fps >= 0)) {
+  process.stderr.write('usage: camera-fleet URL TOPIC_PREFIX CAMERAS [FPS]\n');
   process.exit(2);
 }
 const frames = await cameraFrames();
 const clients: MqttClient[] = [];
 for (let i = 0; i < cameras; i++) clients.push(await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${prefix}-cam${i}` }));
+const scheduled = new Promise<FleetSchedule>((resolve) => process.once('message', (m) => resolve(m as FleetSchedule)));
 process.send?.({ ready: true });
+const { start, windowStart, end } = await scheduled;
 const sleepUntil = (epochMs: number) => new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now())));
 await sleepUntil(start);
 let inWindow = 0;
