@@ -14,17 +14,22 @@ say() { printf 'ci-arm64: %s\n' "$*"; }
 start=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - start )) s"; }
 
+# A machine that cannot emulate arm64 at all (no packages, binfmt_misc not mountable) skips the job,
+# saying why, rather than failing the x64 work; once emulation runs, every failure below is fatal.
+skip() { say "SKIPPED: this machine cannot emulate arm64: $*"; exit 0; }
+
 # What the emulation needs: qemu for aarch64 programs, the arm64 loader and C++ runtime, a cross compiler.
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v qemu-aarch64-static >/dev/null || ! command -v aarch64-linux-gnu-g++ >/dev/null || [ ! -e /lib/ld-linux-aarch64.so.1 ]; then
-  dpkg --add-architecture arm64
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support g++-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 >/dev/null
+  dpkg --add-architecture arm64 || skip 'dpkg --add-architecture arm64 failed'
+  apt-get update -qq || skip 'apt-get update failed'
+  apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support g++-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 >/dev/null ||
+    skip 'the emulation packages could not be installed'
 fi
 # binfmt_misc lets the kernel hand aarch64 programs to qemu, so node --test can start its children.
-[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || skip 'binfmt_misc cannot be mounted'
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo 'ci-arm64: binfmt_misc has no qemu-aarch64 entry' >&2; exit 1; }
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || skip 'binfmt_misc has no qemu-aarch64 entry'
 say "emulation ready ($(elapsed))"
 
 # The official arm64 Node of this machine's version, from the npm registry (headers included, for node-gyp).
