@@ -47,8 +47,22 @@ if $system; then
       package=coral-pipe
     fi
   fi
+  # The package's install script fetches the TensorFlow Lite C library and builds the native addon,
+  # without which the unit (Type=notify) never becomes ready. npm 11 runs install scripts of global
+  # packages only when allowed by name (it warns today and will refuse later), so allow this one.
+  allow=()
+  [ "$(npm config get allow-scripts 2>/dev/null)" != undefined ] && allow=(--allow-scripts="$package")
   say "npm install -g $package"
-  npm install -g --omit=dev --no-audit --no-fund "$package" >/dev/null
+  npm install -g --omit=dev --no-audit --no-fund "${allow[@]}" "$package" >/dev/null
+  pkg_dir="$(npm root -g)/coral-pipe"
+  addon="$pkg_dir/native/build/Release/coral_sd_notify.node"
+  if [ ! -f "$addon" ]; then
+    say "the package's install script did not build the native addon; building it now"
+    gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+    (cd "$pkg_dir" && npm_config_node_gyp="$gyp" node native/install.mjs) >&2
+    [ -f "$addon" ] || die "the native addon did not build (see above): install g++, make and python3, then run this again"
+  fi
+  say "native addon built: $pkg_dir/native/build/Release"
   # The unit runs /usr/bin/coral-pipe; npm's global prefix may be /usr/local.
   bin="$(npm prefix -g)/bin/coral-pipe"
   if [ "$bin" != /usr/bin/coral-pipe ] && [ "$(readlink -f /usr/bin/coral-pipe 2>/dev/null)" != "$(readlink -f "$bin")" ]; then

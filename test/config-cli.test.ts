@@ -7,7 +7,7 @@ import { configJsonSchemaText } from '../src/daemon/config-schema.js';
 import { isEdgeTpu } from '../src/devices/device.js';
 import { enumerateDevices } from '../src/devices/enumerate.js';
 import { testDataPath } from '../src/testdata.js';
-import { projectRoot as root, runCli, type CliResult } from './helpers/cli.js';
+import { cliPath, projectRoot as root, runCli, runProcess, type CliResult } from './helpers/cli.js';
 
 const checkConfig = (...args: string[]): Promise<CliResult> => runCli('check-config', ...args);
 
@@ -92,6 +92,29 @@ describe('coral-pipe check-config', () => {
       assert.match(r.stdout, /: ok /);
       assert.match(r.stderr, /^note: .*imagenet-1000\.txt has 1000 labels for 1001 outputs: .*output 0 is "background"[^\n]*\n$/);
     });
+  });
+
+  it('warns about files the systemd unit hides from the service (PrivateTmp=, ProtectHome=), which the daemon names too', async () => {
+    // The config where the unit can see it (not in /tmp); the labels it names in /tmp, where the unit cannot.
+    const visible = await mkdtemp(path.join(root, 'dist', 'check-visible-'));
+    const hidden = await mkdtemp('/tmp/coral-pipe-hidden-');
+    try {
+      const labels = path.join(hidden, 'labels.txt');
+      await copyFile(testDataPath('labels/imagenet_labels.txt'), labels);
+      const file = path.join(visible, 'c.yaml');
+      await writeFile(file, `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v2_1.0_224_quant.tflite'))}, labels: ${JSON.stringify(labels)}}\ncameras: {a: x}\n`);
+      const r = await checkConfig(file);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, `warning: ${file}: model.labels: ${labels} is out of the systemd unit's sight (PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own); keep it under /etc/coral-pipe\n`);
+
+      // Inside the unit ($INVOCATION_ID set by systemd) the file is missing, and the error says why.
+      await rm(labels);
+      const inUnit = await runProcess(process.execPath, [cliPath, 'check-config', file], { env: { ...process.env, INVOCATION_ID: 'test' } });
+      assert.equal(inUnit.code, 1);
+      assert.match(inUnit.stderr, /model\.labels: cannot read \/tmp\/.*labels\.txt: no such file \(the coral-pipe unit's PrivateTmp=yes gives the service an empty \/tmp/);
+    } finally {
+      await Promise.all([rm(visible, { recursive: true, force: true }), rm(hidden, { recursive: true, force: true })]);
+    }
   });
 
   it('exits 2 with usage on bad arguments', async () => {

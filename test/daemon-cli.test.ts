@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { EXIT_CONFIG } from '../src/daemon/service.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
@@ -85,7 +86,7 @@ describe('coral-pipe daemon', () => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((resolve) => child.once('exit', resolve));
-    assert.equal(code, 1);
+    assert.equal(code, EXIT_CONFIG, 'EX_CONFIG, which the unit does not restart on');
     assert.match(err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:\\d+: limits\\.queueDepth: must be at least 1`));
   });
 });

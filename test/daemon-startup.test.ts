@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT_CONFIG } from '../src/daemon/service.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { event, spawnDaemon } from './helpers/daemon-process.js';
@@ -36,12 +37,12 @@ describe('daemon start-up before the broker', () => {
     return { file, node, topics: topicsFor('su', node) };
   }
 
-  it('refuses to start on a model that cannot serve, naming the config line, exit 1', async () => {
+  it('refuses to start on a model that cannot serve, naming the config line, exit 78 (EX_CONFIG)', async () => {
     const { file } = await config(`mqtt://127.0.0.1:${await freePort()}`);
     const deeplab = testDataPath('models/deeplabv3_mnv2_dm05_pascal_quant.tflite');
     await writeFile(file, (await readFile(file, 'utf8')).replace(/model: \{file: [^,]*, labels: [^}]*\}/, `model: {file: ${JSON.stringify(deeplab)}}`));
     const d = spawnDaemon(file);
-    assert.equal(await d.exit, 1, d.output());
+    assert.equal(await d.exit, EXIT_CONFIG, d.output());
     assert.match(d.output(), new RegExp(`${path.basename(file).replace('.', '\\.')}:3:\\d+: model\\.file: .*deeplab`));
     assert.doesNotMatch(d.output(), /ConfigError/);
   });

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).default,
   'check-config': async () => (await import('./commands/check-config.js')).default,
   daemon: async () => (await import('./commands/daemon.js')).default,
+  reload: async () => (await import('./commands/reload.js')).default,
   demo: async () => (await import('./commands/demo.js')).default,
   devices: async () => (await import('./commands/devices.js')).default,
   classify: async () => (await import('./commands/classify.js')).default,

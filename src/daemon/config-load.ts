@@ -3,12 +3,13 @@
  * folder, defaults that depend on the machine filled in, and the password and TLS files read, so that
  * `check-config` catches a missing file the same way it catches a typo.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { formatPath, lineOf, parseConfigText } from './config-parse.js';
 import type { ParsedConfig } from './config-schema.js';
+import { unitHidesNote } from './unit-sandbox.js';
 
 export interface ConfigSecrets {
   readonly password?: string;
@@ -29,6 +30,11 @@ export type DaemonConfig = Omit<ParsedConfig, 'node' | 'mqtt'> & {
    * field path (`model.file`, `model.segmentFiles[1]`, `model.labels`, `devices`...), for their problems.
    */
   readonly places: Readonly<Record<string, ConfigPlace>>;
+  /**
+   * Size and modification time of the model, segment and labels files, so that a reload rebuilds the
+   * pipeline when a file was replaced under the same name.
+   */
+  readonly modelStamp: string;
 };
 
 /** A problem's place: file, line, column and field path. */
@@ -46,18 +52,34 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
   const problems: ConfigProblem[] = [];
   const abs = (p: string) => path.resolve(dir, p);
 
+  const unreadable = (field: readonly PropertyKey[], p: string, err: unknown) => {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${unitHidesNote(abs(p))}` : (err as Error).message;
+    problems.push({ file, ...lineOf(text, field), path: formatPath(field), message: `cannot read ${abs(p)}: ${reason}` });
+  };
   /** Reads a file named at `field`, recording a located problem instead of throwing. */
   const read = async (field: readonly PropertyKey[], p: string): Promise<Buffer | undefined> => {
     try {
       return await readFile(abs(p));
     } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-      problems.push({ file, ...lineOf(text, field), path: formatPath(field), message: `cannot read ${abs(p)}: ${reason}` });
+      unreadable(field, p, err);
       return undefined;
     }
   };
-  /** Only checks that a file is there and readable: models are read later, by the pipeline. */
-  const exists = async (field: readonly PropertyKey[], p: string) => void (await read(field, p));
+  /** Only opens a file to see that it is readable (models are read later, by the pipeline); returns its stamp. */
+  const stamp = async (field: readonly PropertyKey[], p: string): Promise<string> => {
+    try {
+      const handle = await open(abs(p), 'r');
+      try {
+        const st = await handle.stat();
+        return `${st.size}@${st.mtimeMs}`;
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      unreadable(field, p, err);
+      return '';
+    }
+  };
 
   const m = parsed.model;
   const model = {
@@ -66,9 +88,10 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
     ...(m.segmentFiles !== undefined && { segmentFiles: m.segmentFiles.map(abs) }),
     ...(m.labels !== undefined && { labels: abs(m.labels) }),
   };
-  if (m.file !== undefined) await exists(['model', 'file'], m.file);
-  for (const [i, f] of (m.segmentFiles ?? []).entries()) await exists(['model', 'segmentFiles', i], f);
-  if (m.labels !== undefined) await exists(['model', 'labels'], m.labels);
+  const stamps: string[] = [];
+  if (m.file !== undefined) stamps.push(await stamp(['model', 'file'], m.file));
+  for (const [i, f] of (m.segmentFiles ?? []).entries()) stamps.push(await stamp(['model', 'segmentFiles', i], f));
+  if (m.labels !== undefined) stamps.push(await stamp(['model', 'labels'], m.labels));
 
   const mq = parsed.mqtt;
   let password = mq.password;
@@ -105,16 +128,20 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
     },
     file: path.resolve(file),
     places: Object.fromEntries(located.map((field) => [formatPath(field), { file, ...lineOf(text, field), path: formatPath(field) }])),
+    modelStamp: stamps.join(' '),
   };
+}
+
+/** A config file's text; throws ConfigError naming the file when it cannot be read. */
+export async function readConfigText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file, line: 0, column: 0, path: '', message: `cannot read config: ${(err as Error).message}` }]);
+  }
 }
 
 /** Reads and validates a config file; throws ConfigError (unreadable file included). */
 export async function loadConfig(file: string): Promise<DaemonConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([{ file, line: 0, column: 0, path: '', message: `cannot read config: ${(err as Error).message}` }]);
-  }
-  return resolveConfig(text, file);
+  return resolveConfig(await readConfigText(file), file);
 }

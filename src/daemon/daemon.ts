@@ -28,7 +28,7 @@ import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
 import { DEFAULT_RECOVERY, type RecoveryPolicy } from './recovery.js';
 import { ConfigError, formatProblem } from './config-error.js';
-import { loadConfig, type DaemonConfig } from './config-load.js';
+import { readConfigText, resolveConfig, type DaemonConfig } from './config-load.js';
 import { connectionSettings, type Connection } from './connection.js';
 import { FramePath } from './frame-path.js';
 import { FrameReplies } from './frame-replies.js';
@@ -39,6 +39,7 @@ import { planReload, type ReloadOutcome } from './reload-plan.js';
 import { connectBeside, retire } from './session-switch.js';
 import { describe, StatusReports } from './status-reports.js';
 import { topicsFor } from './topics.js';
+import { SwitchOverlap } from './switch-overlap.js';
 import { startWatchdog } from './watchdog.js';
 
 // Names callers and tests import from here since before they moved.
@@ -94,6 +95,7 @@ export class Daemon {
   private readonly frames: FramePath;
   private readonly rebuilds: RebuildSchedule;
   private reloading: Promise<unknown> = Promise.resolve();
+  private readonly overlap = new SwitchOverlap();
   /** Replaced classifiers still answering their last frames; stop() waits for them. */
   private readonly retiring = new Set<Promise<void>>();
   private statsTimer: NodeJS.Timeout | undefined;
@@ -104,6 +106,8 @@ export class Daemon {
   private readonly halt = new AbortController();
   private watchdogTimer: NodeJS.Timeout | undefined;
   private statusLine = '';
+  /** The config text the last reload tried, and how that went. */
+  private lastTried: { readonly text: string; readonly outcome: ReloadOutcome } | undefined;
 
   private constructor(
     private config: DaemonConfig,
@@ -213,9 +217,10 @@ export class Daemon {
       ...connectionSettings(config),
       subscriptions: [...this.cameras.subscriptions(config.mqtt.sharedGroup), ...discoverySubscriptions(config)],
       log: this.options.log,
-      // During a switch both sessions may receive the same frame: only the current one's count.
+      // During a switch both sessions may receive the same frame: only the current one's count, once.
       onMessage: (message) => {
-        if (session === this.connection.session && !this.discovery.handles(message, this.config)) this.frames.accept(message);
+        if (session !== this.connection.session || this.discovery.handles(message, this.config)) return;
+        if (!this.overlap.takenElsewhere(session, message)) this.frames.accept(message);
       },
     });
     return { session, topics: topicsFor(config.mqtt.topicPrefix, config.node) };
@@ -344,28 +349,53 @@ export class Daemon {
   }
 
   /**
-   * Re-reads the config file (SIGHUP, or the file changed) and applies it. An invalid config, a
-   * pipeline that fails to build or an MQTT connection that does not come up within
+   * Re-reads the config file (SIGHUP, `coral-pipe reload`, or the file changed) and applies it. An
+   * invalid config, a pipeline that fails to build or an MQTT connection that does not come up within
    * `mqttSwitchTimeoutMs` is refused with the reason in the log, on the events topic and in the systemd
    * status, and the running pipeline and session keep serving. Reloads run one at a time.
+   *
+   * `edit` is for the file watcher: a text already tried (say, by `systemctl reload` right after the
+   * edit) is not tried again, so one edit makes one reload. A request always tries: the files the config
+   * names may have changed, or appeared, since.
    */
-  reloadFile(): Promise<ReloadOutcome> {
-    const run = this.reloading.then(() => this.reload());
+  reloadFile(trigger: 'request' | 'edit' = 'request'): Promise<ReloadOutcome> {
+    const run = this.reloading.then(() => this.reload(trigger));
     this.reloading = run.catch(() => undefined);
     return run;
   }
 
-  private async reload(): Promise<ReloadOutcome> {
-    const log = this.options.log;
+  private async reload(trigger: 'request' | 'edit'): Promise<ReloadOutcome> {
     if (this.stopping) return STOPPING;
+    let text: string;
+    try {
+      text = await readConfigText(this.config.file);
+    } catch (err) {
+      return this.refuse((err as ConfigError).problems.map(formatProblem));
+    }
+    if (trigger === 'edit' && this.lastTried?.text === text) {
+      this.options.log.info({ event: 'reload', why: 'file changed', alreadyTried: true }, 'config file changed to the text the last reload tried: not reloading again');
+      return this.lastTried.outcome;
+    }
+    const outcome = await this.apply(text);
+    this.lastTried = { text, outcome };
+    return outcome;
+  }
+
+  /** Applies config text read from the config file, or refuses it. */
+  private async apply(text: string): Promise<ReloadOutcome> {
+    const log = this.options.log;
     let next: DaemonConfig;
     try {
-      next = await loadConfig(this.config.file);
+      next = await resolveConfig(text, this.config.file);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [String((err as Error).message)];
       return this.refuse(errors);
     }
-    const { newClassifier, newConnection } = planReload(this.config, next);
+    const { newClassifier, newConnection, changed } = planReload(this.config, next);
+    if (!changed) {
+      log.info({ event: 'reload', unchanged: true }, 'config unchanged: nothing to reload');
+      return { ok: true, unchanged: true };
+    }
     // The pipeline first, then the connection, so nothing appears on new topics unless both work.
     let built: FrameClassifier | undefined;
     if (newClassifier) {
@@ -380,9 +410,11 @@ export class Daemon {
     let opened: Connection | undefined;
     if (newConnection && !this.stopping) {
       opened = this.newConnection(next);
+      this.overlap.begin();
       try {
         await connectBeside(this.connection, opened, this.options.mqttSwitchTimeoutMs ?? 10_000, this.halt.signal);
       } catch (err) {
+        this.overlap.end();
         // A factory may hand out the running instance again (see swapIn): that one serves on.
         if (built !== this.classifier) await built?.close();
         return this.stopping ? STOPPING : this.refuse([(err as Error).message]);
@@ -413,6 +445,7 @@ export class Daemon {
     this.frames.pump();
     if (opened) {
       await retire(old, opened);
+      this.overlap.end();
       // Again, now that the old session is gone: on the same topics its `stopped` must not be the last word.
       this.publishStatus();
     }

@@ -15,6 +15,8 @@ export interface ReloadOutcome {
   readonly swappedModel?: boolean;
   /** Present (true) when a new MQTT session replaced the old one. */
   readonly switchedMqtt?: boolean;
+  /** Present (true) when nothing had changed since the config in force, so nothing was done. */
+  readonly unchanged?: boolean;
 }
 
 export interface ReloadPlan {
@@ -22,12 +24,24 @@ export interface ReloadPlan {
   readonly newClassifier: boolean;
   /** Whether the new config needs a new MQTT session. */
   readonly newConnection: boolean;
+  /**
+   * False when the new config is the one in force (field for field, files unreplaced): the second of
+   * two reloads for one edit (the file watcher's and `systemctl reload`) then does nothing.
+   */
+  readonly changed: boolean;
 }
 
 /** Fields whose change needs a new classifier. */
 const classifierFields = (c: DaemonConfig) =>
-  JSON.stringify([c.model, c.devices, c.topK, c.scoreThreshold, c.limits.maxImagePixels, c.limits.queueDepth]);
+  JSON.stringify([c.model, c.modelStamp, c.devices, c.topK, c.scoreThreshold, c.limits.maxImagePixels, c.limits.queueDepth]);
+
+/** Everything but where fields are written: moving a line or editing a comment changes nothing. */
+const allFields = ({ places: _places, ...fields }: DaemonConfig) => JSON.stringify(fields);
 
 export function planReload(current: DaemonConfig, next: DaemonConfig): ReloadPlan {
-  return { newClassifier: classifierFields(next) !== classifierFields(current), newConnection: !sameConnection(current, next) };
+  return {
+    newClassifier: classifierFields(next) !== classifierFields(current),
+    newConnection: !sameConnection(current, next),
+    changed: allFields(next) !== allFields(current),
+  };
 }

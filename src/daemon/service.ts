@@ -11,11 +11,13 @@
  * goes on with the config it has.
  */
 import type { DeviceWatcher } from '../devices/hotplug.js';
+import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../systemd/journal.js';
 import { createNotifier } from '../systemd/notify.js';
 import type { ClassifierFactory } from './classifier.js';
 import { ConfigError, formatProblem } from './config-error.js';
 import { loadConfig, type DaemonConfig } from './config-load.js';
 import { watchConfigFile } from './config-watch.js';
+import { listenControl, type ControlServer } from './control-socket.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import { startMemoryTrim } from './memory-trim.js';
@@ -28,9 +30,19 @@ export interface ServiceOptions {
   /** Human-readable logs instead of JSON lines. */
   readonly pretty?: boolean;
   readonly deviceWatcher?: DeviceWatcher;
+  /** Where `coral-pipe reload` reaches the daemon (control-socket.ts); none when undefined. */
+  readonly controlSocket?: string;
 }
 
+/**
+ * The exit status for a config that cannot serve (sysexits.h's EX_CONFIG): the unit's
+ * RestartPreventExitStatus= names it, so systemd marks the service failed with the reason instead of
+ * restarting it every few seconds as it does after a runtime failure (status 1).
+ */
+export const EXIT_CONFIG = 78;
+
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+const FILE_CHANGED = 'file changed';
 
 /** One line per problem of a config that does not load. */
 function problemsOf(err: unknown): string[] {
@@ -38,7 +50,13 @@ function problemsOf(err: unknown): string[] {
   return [String((err as Error).message ?? err)];
 }
 
-/** Runs until a stop signal; resolves with the process exit code (1 for a config that does not load). */
+/** Config problems on stderr, one a line; at error priority when stderr is the journal. */
+function printProblems(lines: readonly string[]): void {
+  const prefix = isJournalStream(2) ? priorityPrefix(JOURNAL_PRIORITY.err) : '';
+  for (const line of lines) process.stderr.write(`${prefix}${line}\n`);
+}
+
+/** Runs until a stop signal; resolves with the process exit code (EXIT_CONFIG for a config that cannot serve). */
 export async function runService(options: ServiceOptions): Promise<number> {
   // Registered before anything else, so that no signal meets Node's defaults (SIGHUP would kill).
   let stopSignal: NodeJS.Signals | undefined;
@@ -58,8 +76,8 @@ export async function runService(options: ServiceOptions): Promise<number> {
       config = await loadConfig(options.configFile);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-      return 1;
+      printProblems(err.problems.map(formatProblem));
+      return EXIT_CONFIG;
     }
     const log = createLogger({ level: options.logLevel ?? config.log.level, pretty: options.pretty ?? false });
     const notifier = createNotifier();
@@ -79,8 +97,10 @@ export async function runService(options: ServiceOptions): Promise<number> {
     let pending: DaemonConfig | undefined;
     let restart = new AbortController();
     const reload = (why: string) => {
-      log.info({ event: 'reload', why }, `reloading config (${why})`);
-      daemon!.reloadFile().catch((err: Error) => log.error({ event: 'reload', err: err.message }, `reload failed: ${err.message}`));
+      const trigger = why === FILE_CHANGED ? 'edit' : 'request';
+      // An edit already tried by a request is skipped (Daemon.reloadFile), so only requests announce themselves here.
+      if (trigger === 'request') log.info({ event: 'reload', why }, `reloading config (${why})`);
+      daemon!.reloadFile(trigger).catch((err: Error) => log.error({ event: 'reload', err: err.message }, `reload failed: ${err.message}`));
     };
     onChange = (why) => {
       if (stopSignal !== undefined) return;
@@ -100,17 +120,21 @@ export async function runService(options: ServiceOptions): Promise<number> {
         },
       );
     };
-    const watcher = watchConfigFile(config.file, () => onChange('file changed'));
+    const watcher = watchConfigFile(config.file, () => onChange(FILE_CHANGED));
+    let started = (_d: Daemon | undefined) => {};
+    const up = new Promise<Daemon | undefined>((resolve) => (started = resolve));
+    const control = await openControl(up);
     try {
       try {
         daemon = await startUp(config);
+        started(daemon);
       } catch (err) {
         // The model the config names cannot serve (found while building): a config error like the others.
         if (!(err instanceof ConfigError)) throw err;
         const errors = problemsOf(err);
         log.error({ event: 'config', errors }, `cannot serve the config: ${errors[0]}`);
-        for (const line of errors) process.stderr.write(`${line}\n`);
-        return 1;
+        printProblems(errors);
+        return EXIT_CONFIG;
       }
       if (daemon === undefined) {
         log.info({ event: 'stopped' }, 'daemon stopped');
@@ -125,8 +149,29 @@ export async function runService(options: ServiceOptions): Promise<number> {
         },
       );
     } finally {
+      started(undefined);
+      await control?.close();
       watcher.close();
       trimming.stop();
+    }
+
+    /** The control socket, open from the start: a request made while starting is answered once started. */
+    async function openControl(daemonUp: Promise<Daemon | undefined>): Promise<ControlServer | undefined> {
+      if (options.controlSocket === undefined) return undefined;
+      try {
+        return await listenControl(options.controlSocket, {
+          reload: async () => {
+            const d = await daemonUp;
+            if (d === undefined || stopSignal !== undefined) return { ok: false, errors: ['the daemon is stopping'] };
+            log.info({ event: 'reload', why: 'coral-pipe reload' }, 'reloading config (coral-pipe reload)');
+            return d.reloadFile();
+          },
+        });
+      } catch (err) {
+        // The daemon serves without it; SIGHUP and config edits still reload.
+        log.error({ event: 'control', socket: options.controlSocket, err: (err as Error).message }, `no control socket: ${(err as Error).message}`);
+        return undefined;
+      }
     }
 
     /** Starts the daemon, again with each valid config edited in meanwhile; undefined when stopped first. */

@@ -5,10 +5,12 @@ import { ConfigError, formatProblem } from '../../daemon/config-error.js';
 import { loadConfig } from '../../daemon/config-load.js';
 import { configJsonSchemaText } from '../../daemon/config-schema.js';
 import { checkModel } from '../../daemon/model-check.js';
+import { filesHiddenFromUnit } from '../../daemon/unit-sandbox.js';
 
 /**
- * Validates a daemon config without starting anything, for editors, CI and systemd's ExecStartPre=: the
- * fields, the files it names, and whether its model can serve on the devices present (model-check.ts).
+ * Validates a daemon config without starting anything, for editors, CI and before a reload: the fields,
+ * the files it names, and whether its model can serve on the devices present (model-check.ts), as the
+ * daemon checks them; and warns about files the systemd unit would hide from the daemon.
  */
 const checkConfig: Command = {
   name: 'check-config',
@@ -32,6 +34,9 @@ const checkConfig: Command = {
       // The model too, as the daemon will find it: a config that loads but cannot serve is not ok.
       const { labels } = await checkModel(config);
       if (labels?.note) process.stderr.write(`note: ${labels.note}\n`);
+      // Fine here, missing for the service: say so now rather than in the journal after a restart.
+      for (const h of await filesHiddenFromUnit(config))
+        process.stderr.write(`warning: ${file}: ${h.field}: ${h.file} is out of the systemd unit's sight (${h.why}); keep it under /etc/coral-pipe\n`);
       const cameras = Object.keys(config.cameras).length;
       process.stdout.write(`${file}: ok (node ${config.node}, ${cameras} camera${cameras === 1 ? '' : 's'})\n`);
       return 0;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import type { LoggerOptions } from '../../daemon/logger.js';
+import { unitControlSocket } from '../../daemon/control-socket.js';
 import { createPipelineClassifier } from '../../daemon/pipeline-classifier.js';
 import { runService } from '../../daemon/service.js';
 
@@ -11,7 +12,9 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const daemon: Command = {
   name: 'daemon',
   summary: 'Run the MQTT classification service (what the systemd unit starts)',
-  usage: 'coral-pipe daemon --config FILE [--pretty] [--log-level LEVEL]',
+  usage:
+    'coral-pipe daemon --config FILE [--pretty] [--log-level LEVEL] [--control-socket PATH]\n' +
+    '  --control-socket  where `coral-pipe reload` reaches it; default: control.sock in $RUNTIME_DIRECTORY (set by systemd), else none',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -20,14 +23,17 @@ const daemon: Command = {
         config: { type: 'string', short: 'c' },
         pretty: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
+        'control-socket': { type: 'string' },
       },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (values.config === undefined) throw new UsageError('--config FILE is required');
     const level = values['log-level'];
     if (level !== undefined && !LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+    const controlSocket = values['control-socket'] ?? unitControlSocket();
     return runService({
       configFile: values.config,
+      ...(controlSocket !== undefined && { controlSocket }),
       createClassifier: createPipelineClassifier,
       pretty: values.pretty,
       ...(level !== undefined && { logLevel: level as LoggerOptions['level'] }),
