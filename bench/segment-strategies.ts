@@ -5,7 +5,7 @@
  */
 import { readModel } from '../src/model/index.js';
 import { executionOrder, profileOperators, segmentModel } from '../src/model/segment/index.js';
-import { engineTimer } from '../src/model/segment/engine-timer.js';
+import { engineTimer } from '../src/devices/segment-timer.js';
 import { modelBytes } from '../test/helpers/model-files.js';
 import type { BenchModule, BenchSection } from './lib/bench.js';
 import { strategyRequests } from './lib/strategies.js';

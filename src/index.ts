@@ -5,7 +5,8 @@
 export * from './model/index.js';
 export * from './model/segment/index.js';
 export * from './pipeline/index.js';
-export type { DType, Engine, NamedTensors, TensorData, TensorQuantization, TensorSpec } from './devices/engine.js';
+export type { Engine } from './devices/engine.js';
+export type { DType, NamedTensors, TensorData, TensorQuantization, TensorSpec } from './tensors/tensor.js';
 export { EngineError } from './devices/engine.js';
 export { loadCpuEngine, UnsupportedModelError, EngineInputError, type CpuEngineOptions } from './devices/cpu-engine.js';
 export { loadEdgeTpuEngine, EdgeTpuUnavailableError, type EdgeTpuEngineOptions } from './devices/edgetpu-engine.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ChainError } from '../src/pipeline/chain.js';
+import { ChainError } from '../src/model/segment/chain.js';
 import { readModel, writeModel } from '../src/model/index.js';
 import { checkSegmentFiles } from '../src/model/segment/check-files.js';
 import { modelStem, segmentFileName, segmentModel } from '../src/model/segment/index.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { LabelsError, parseLabels, readLabels } from '../src/classify/labels.js';
 import { fitLabels, labelCount } from '../src/classify/labels-fit.js';
 import { classCount, topK } from '../src/classify/top-k.js';
-import type { TensorSpec } from '../src/devices/engine.js';
+import type { TensorSpec } from '../src/tensors/tensor.js';
 import { testDataPath } from '../src/testdata.js';
 
 describe('labels', () => {

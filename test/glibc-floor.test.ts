@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { nativeRoot } from '../src/devices/native-addon.js';
+import { nativeRoot } from '../src/native/addon.js';
 
 /**
  * arm64: a Coral Dev Board's Mendel Linux 5, Debian 10: glibc 2.28, GCC 8's libstdc++.

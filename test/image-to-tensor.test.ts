@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import type { DType, TensorSpec } from '../src/devices/engine.js';
+import type { DType, TensorSpec } from '../src/tensors/tensor.js';
 import { ImageInputError, imageSize, imageToTensor } from '../src/image/to-tensor.js';
 import { testDataPath } from '../src/testdata.js';
 

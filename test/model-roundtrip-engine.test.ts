@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { loadCpuEngine } from '../src/devices/cpu-engine.js';
-import { allocate, bytesOf, elementSize } from '../src/devices/dtype.js';
-import type { Engine, NamedTensors } from '../src/devices/engine.js';
+import { allocate, bytesOf, elementSize } from '../src/tensors/dtype.js';
+import type { Engine } from '../src/devices/engine.js';
+import type { NamedTensors } from '../src/tensors/tensor.js';
 import { loadLiteRtRuntime } from '../src/devices/litert/runtime.js';
 import { readModel, writeModel } from '../src/model/index.js';
 import { allModelFiles, modelBytes } from './helpers/model-files.js';

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { loadEdgeTpuEngine, loadEdgeTpuRuntime, listEdgeTpuDevices, type EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
-import { EngineError, type TensorData } from '../src/devices/engine.js';
+import { EngineError } from '../src/devices/engine.js';
+import { type TensorData } from '../src/tensors/tensor.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu, standInModel, type StandInLibraries } from './helpers/standin-edgetpu.js';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { nativeRoot } from '../src/devices/native-addon.js';
+import { nativeRoot } from '../src/native/addon.js';
 
 interface FetchModule {
   TFLITE_PACKAGE: string;

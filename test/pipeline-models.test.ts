@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NamedTensors, TensorData } from '../src/devices/engine.js';
+import type { NamedTensors, TensorData } from '../src/tensors/tensor.js';
 import { EngineError } from '../src/devices/engine.js';
-import { bytesOf } from '../src/devices/dtype.js';
-import { randomTensor, seededRandom } from '../src/model/segment/random-tensors.js';
+import { bytesOf } from '../src/tensors/dtype.js';
+import { randomTensor, seededRandom } from '../src/tensors/random-tensors.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { testDataPath } from '../src/testdata.js';
 import { removeSegments, writeSegments } from './helpers/segment-files.js';

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NamedTensors } from '../src/devices/engine.js';
+import type { NamedTensors } from '../src/tensors/tensor.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
-import { TensorInputError } from '../src/devices/tensor-check.js';
-import { engineTimer } from '../src/model/segment/engine-timer.js';
+import { TensorInputError } from '../src/tensors/tensor-check.js';
+import { engineTimer } from '../src/devices/segment-timer.js';
 import { PipelineFailedError, ReleaseError, SegmentInvokeError } from '../src/pipeline/errors.js';
 import { watchPipeline } from '../src/pipeline/hang-watch.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';

@@ -8,7 +8,7 @@ import {
   readSegmentInfo, segmentFileName, segmentModel, SegmentationError, splitByParameters, type Segment,
 } from '../src/model/segment/index.js';
 import { parameterBytes } from '../src/model/graph.js';
-import { analyzeChain } from '../src/pipeline/chain.js';
+import { analyzeChain } from '../src/model/segment/chain.js';
 import { modelTensorSpecs } from '../src/model/tensor-spec.js';
 import { modelBytes } from './helpers/model-files.js';
 import { assertFaithfulSegments } from './helpers/segment-assert.js';

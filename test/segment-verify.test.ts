@@ -9,9 +9,9 @@ import { BUILTIN_OPERATORS } from '../src/model/schema.js';
 import {
   cutCandidates, executionOrder, profileOperators, segmentModel, type OperatorProfile, type SegmentRequest,
 } from '../src/model/segment/index.js';
-import { engineTimer } from '../src/model/segment/engine-timer.js';
-import { verifySegments } from '../src/model/segment/verify.js';
-import { imageInputs } from '../src/model/segment/image-inputs.js';
+import { engineTimer } from '../src/devices/segment-timer.js';
+import { verifySegments } from '../src/devices/verify-segments.js';
+import { imageInputs } from '../src/image/sample-inputs.js';
 import { int8AtBoundary, int8Everywhere } from './helpers/int8-model.js';
 import { modelBytes } from './helpers/model-files.js';
 

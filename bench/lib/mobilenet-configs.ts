@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readModel } from '../../src/model/index.js';
 import { executionOrder, profileOperators, type OperatorProfile, type SegmentStrategy, type SegmentTimer } from '../../src/model/segment/index.js';
 import type { Model } from '../../src/model/types.js';
-import { engineTimer } from '../../src/model/segment/engine-timer.js';
+import { engineTimer } from '../../src/devices/segment-timer.js';
 import { testDataPath } from '../../src/testdata.js';
 import { writeSegments } from '../../test/helpers/segment-files.js';
 import { strategyRequests } from './strategies.js';

@@ -1,5 +1,5 @@
 /** The k best classes of a classifier's output tensor, with scores dequantized where it is quantized. */
-import type { TensorData, TensorSpec } from '../devices/engine.js';
+import type { TensorData, TensorSpec } from '../tensors/tensor.js';
 import type { Labels } from './labels.js';
 
 export interface Classification {

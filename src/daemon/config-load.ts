@@ -132,6 +132,21 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
   };
 }
 
+/** Every file the config names, by field (`model.labels`, `mqtt.tls.ca`...), as written. */
+export function filesNamedBy(config: DaemonConfig): [string, string][] {
+  const { model, mqtt } = config;
+  const named: [string, string | undefined][] = [
+    ['model.file', model.file],
+    ...(model.segmentFiles ?? []).map((f, i): [string, string] => [`model.segmentFiles[${i}]`, f]),
+    ['model.labels', model.labels],
+    ['mqtt.passwordFile', mqtt.passwordFile],
+    ['mqtt.tls.ca', mqtt.tls?.ca],
+    ['mqtt.tls.cert', mqtt.tls?.cert],
+    ['mqtt.tls.key', mqtt.tls?.key],
+  ];
+  return named.filter((n): n is [string, string] => n[1] !== undefined);
+}
+
 /** A config file's text; throws ConfigError naming the file when it cannot be read. */
 export async function readConfigText(file: string): Promise<string> {
   try {

@@ -5,7 +5,6 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { DaemonConfig } from './config-load.js';
 
 const PRIVATE_TMP = 'PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own';
 const PROTECT_HOME = 'ProtectHome=yes hides /home, /root and /run/user from the service';
@@ -38,26 +37,16 @@ export interface HiddenFile {
 }
 
 /**
- * Every file the config names that the unit would hide from the daemon, symbolic links followed. None
- * for a config the unit cannot see itself (a draft in /tmp or a home folder): that one is not what
- * the service runs, and the files beside it are as visible as it is.
+ * Of the files a config names (`[field, path]`, relative to the config's folder), those the unit would
+ * hide from the daemon, symbolic links followed. None for a config the unit cannot see itself (a draft in
+ * /tmp or a home folder): that one is not what the service runs, and the files beside it are as
+ * visible as it is.
  */
-export async function filesHiddenFromUnit(config: DaemonConfig): Promise<HiddenFile[]> {
-  const dir = path.dirname(config.file);
-  if (unitHides(await realpath(config.file).catch(() => config.file)) !== undefined) return [];
-  const { model, mqtt } = config;
-  const named: [string, string | undefined][] = [
-    ['model.file', model.file],
-    ...(model.segmentFiles ?? []).map((f, i): [string, string] => [`model.segmentFiles[${i}]`, f]),
-    ['model.labels', model.labels],
-    ['mqtt.passwordFile', mqtt.passwordFile],
-    ['mqtt.tls.ca', mqtt.tls?.ca],
-    ['mqtt.tls.cert', mqtt.tls?.cert],
-    ['mqtt.tls.key', mqtt.tls?.key],
-  ];
+export async function filesHiddenFromUnit(configFile: string, named: readonly (readonly [string, string])[]): Promise<HiddenFile[]> {
+  if (unitHides(await realpath(configFile).catch(() => configFile)) !== undefined) return [];
+  const dir = path.dirname(configFile);
   const hidden: HiddenFile[] = [];
   for (const [field, name] of named) {
-    if (name === undefined) continue;
     const file = path.resolve(dir, name);
     const real = await realpath(file).catch(() => file);
     const why = unitHides(file) ?? unitHides(real);

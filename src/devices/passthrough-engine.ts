@@ -2,10 +2,11 @@
  * An engine that copies input i to output i. It measures the runner's own overhead (no inference
  * cost) and, with its fault options, lets tests make an invoke fail, hang or crash its thread on cue.
  */
-import type { Engine, NamedTensors, TensorSpec } from './engine.js';
+import type { Engine } from './engine.js';
+import type { NamedTensors, TensorSpec } from '../tensors/tensor.js';
 import { EngineError } from './engine.js';
-import { allocate, bytesOf, elementSize } from './dtype.js';
-import { checkNamedTensors } from './tensor-check.js';
+import { allocate, bytesOf, elementSize } from '../tensors/dtype.js';
+import { checkNamedTensors } from '../tensors/tensor-check.js';
 
 export interface PassThroughFaults {
   /** 0-based invoke numbers that reject with an EngineError. */

@@ -12,7 +12,7 @@
  * Transparent images are flattened onto black (what an RGB camera frame would hold there).
  */
 import sharp from 'sharp';
-import type { DType, TensorData, TensorSpec } from '../devices/engine.js';
+import type { DType, TensorData, TensorSpec } from '../tensors/tensor.js';
 
 /** The image cannot become the tensor: not decodable, too large, or a tensor that is not an image. */
 export class ImageInputError extends Error {

@@ -1,6 +1,6 @@
 /** What `coral-pipe inspect` reports about a .tflite model, computed from the codec's Model. */
 import { customOperatorNames, isConstant, isEdgeTpuCompiled, operatorName, type Model, type SubGraph } from '../model/index.js';
-import type { DType } from '../devices/engine.js';
+import type { DType } from '../tensors/tensor.js';
 
 export interface TensorSummary {
   readonly name: string;

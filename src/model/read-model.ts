@@ -3,7 +3,7 @@
  * this module checks what the schema cannot say (indices in range, known tensor types, buffers outside
  * the flatbuffer inside the file) and gives the model its typed, defaulted shape.
  */
-import type { DType } from '../devices/engine.js';
+import type { DType } from '../tensors/tensor.js';
 import { ModelFormatError } from './errors.js';
 import { FlatbufferReader } from './flatbuffer-reader.js';
 import { TENSOR_TYPES } from './schema.js';

@@ -4,7 +4,7 @@
  * file take their schema default; optional strings, vectors and tables are present exactly when the
  * file has them, so `readModel(writeModel(m))` deep-equals `m`.
  */
-import type { DType } from '../devices/engine.js';
+import type { DType } from '../tensors/tensor.js';
 
 /** One value of a field of a schema table read generically (builtin options, sparsity, ...). */
 export type FieldValue =

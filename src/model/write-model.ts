@@ -8,7 +8,7 @@ import { Builder } from 'flatbuffers';
 import { FILE_IDENTIFIER } from './read-model.js';
 import { writeTable } from './flatbuffer-writer.js';
 import { TENSOR_TYPES } from './schema.js';
-import type { DType } from '../devices/engine.js';
+import type { DType } from '../tensors/tensor.js';
 import type { FieldValue, Model, Operator, SubGraph, TableValue, Tensor } from './types.js';
 
 const ALIGN = 16;

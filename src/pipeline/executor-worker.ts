@@ -4,9 +4,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { Engine, NamedTensors } from '../devices/engine.js';
+import type { Engine } from '../devices/engine.js';
+import type { NamedTensors } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
-import { bytesOf, viewAs } from '../devices/dtype.js';
+import { bytesOf, viewAs } from '../tensors/dtype.js';
 import { openEngine } from '../devices/open-engine.js';
 import type { Placement } from './slab-layout.js';
 import { InvokeClock } from './invoke-clock.js';

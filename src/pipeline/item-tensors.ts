@@ -1,6 +1,6 @@
 /** Copying an item's inputs into its slab and viewing its outputs there, at the layout's offsets. */
-import type { NamedTensors, TensorSpec } from '../devices/engine.js';
-import { bytesOf, viewAs } from '../devices/dtype.js';
+import type { NamedTensors, TensorSpec } from '../tensors/tensor.js';
+import { bytesOf, viewAs } from '../tensors/dtype.js';
 import type { SlabLayout } from './slab-layout.js';
 
 /** `inputs` must already have been checked against `specs`. */

@@ -3,12 +3,12 @@
  * on their tensors, the segments must chain, and one item must fit the byte budget. On any failure
  * every executor opened so far is ended before the error is thrown.
  */
-import type { TensorSpec } from '../devices/engine.js';
+import type { TensorSpec } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
 import { engineDevice } from '../devices/open-engine.js';
-import { TensorInputError } from '../devices/tensor-check.js';
-import type { ChainAnalysis, ChainOptions } from './chain.js';
-import { analyzeChain } from './chain.js';
+import { TensorInputError } from '../tensors/tensor-check.js';
+import type { ChainAnalysis, ChainOptions } from '../model/segment/chain.js';
+import { analyzeChain } from '../model/segment/chain.js';
 import { PipelineFailedError } from './errors.js';
 import type { RunnerLimits, RunnerOptions } from './runner-options.js';
 import type { ResolvedSegment } from './segment-source.js';

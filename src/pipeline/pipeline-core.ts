@@ -6,9 +6,9 @@
  * Executors' callbacks reference only the core, never the public runner, so a runner nobody holds
  * can be collected.
  */
-import type { NamedTensors } from '../devices/engine.js';
-import { checkNamedTensors } from '../devices/tensor-check.js';
-import type { ChainAnalysis } from './chain.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import { checkNamedTensors } from '../tensors/tensor-check.js';
+import type { ChainAnalysis } from '../model/segment/chain.js';
 import { PipelineClosedError, SegmentInvokeError } from './errors.js';
 import { watchPipeline } from './hang-watch.js';
 import { writeInputs } from './item-tensors.js';

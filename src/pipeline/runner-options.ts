@@ -1,5 +1,5 @@
 /** The runner's options and the limits they resolve to. */
-import type { ChainOptions } from './chain.js';
+import type { ChainOptions } from '../model/segment/chain.js';
 import type { SegmentDevices } from './segment-source.js';
 import type { SlabAllocator } from './slab-pool.js';
 

@@ -7,9 +7,9 @@
  * The public object is a thin shell over PipelineCore: workers' callbacks reference only the core, so
  * a runner nobody holds can be collected, and a FinalizationRegistry then ends its workers.
  */
-import type { NamedTensors, TensorData, TensorSpec } from '../devices/engine.js';
-import { TensorInputError } from '../devices/tensor-check.js';
-import type { ChainAnalysis } from './chain.js';
+import type { NamedTensors, TensorData, TensorSpec } from '../tensors/tensor.js';
+import { TensorInputError } from '../tensors/tensor-check.js';
+import type { ChainAnalysis } from '../model/segment/chain.js';
 import { detachOutputs, viewOutputs } from './item-tensors.js';
 import { ReleaseError } from './errors.js';
 import { openPipeline } from './open-pipeline.js';

@@ -4,8 +4,8 @@
  * do not overlap share bytes: a tensor is "freed" once its last consumer has run, because a later
  * tensor is planned over it.
  */
-import type { TensorSpec } from '../devices/engine.js';
-import type { ChainAnalysis } from './chain.js';
+import type { TensorSpec } from '../tensors/tensor.js';
+import type { ChainAnalysis } from '../model/segment/chain.js';
 
 export interface Placement {
   readonly name: string;

@@ -4,7 +4,7 @@
  * nobody references can still be garbage-collected and its workers ended.
  */
 import { Worker } from 'node:worker_threads';
-import type { TensorSpec } from '../devices/engine.js';
+import type { TensorSpec } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
 import { engineDevice, type EngineSpec } from '../devices/open-engine.js';
 import { InvokeClock } from './invoke-clock.js';

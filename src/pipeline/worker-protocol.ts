@@ -1,5 +1,5 @@
 /** Messages between the runner (parent) and an executor worker. Tensor bytes never travel in them. */
-import type { TensorSpec } from '../devices/engine.js';
+import type { TensorSpec } from '../tensors/tensor.js';
 import type { EngineSpec } from '../devices/open-engine.js';
 import type { Placement } from './slab-layout.js';
 

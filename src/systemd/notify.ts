@@ -3,7 +3,7 @@
  * $NOTIFY_SOCKET, sent by the native addon from this very process, so `NotifyAccess=main` accepts
  * them (a `systemd-notify` child would be another pid). A no-op when $NOTIFY_SOCKET is unset.
  */
-import { loadNativeAddon } from '../devices/native-addon.js';
+import { loadNativeAddon } from '../native/addon.js';
 
 interface NotifyAddon {
   notify(socketPath: string, message: string): void;

@@ -1,10 +1,10 @@
 /** Tensor specs and chain segments for pipeline tests, built by hand or read from model files. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DType, TensorSpec } from '../../src/devices/engine.js';
-import { byteSizeOf } from '../../src/devices/dtype.js';
+import type { DType, TensorSpec } from '../../src/tensors/tensor.js';
+import { byteSizeOf } from '../../src/tensors/dtype.js';
 import { readModel } from '../../src/model/index.js';
-import type { ChainSegment } from '../../src/pipeline/chain.js';
+import type { ChainSegment } from '../../src/model/segment/chain.js';
 import type { EngineSpec } from '../../src/devices/open-engine.js';
 import type { PassThroughFaults } from '../../src/devices/passthrough-engine.js';
 

@@ -1,7 +1,7 @@
 /** Seeded randomness for fuzz tests, so a failing case can be replayed from its seed. */
 
 /** The project's seeded generator (mulberry32), floats in [0, 1). */
-export { seededRandom as prng } from '../../src/model/segment/random-tensors.js';
+export { seededRandom as prng } from '../../src/tensors/random-tensors.js';
 
 export type Random = () => number;
 

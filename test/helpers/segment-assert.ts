@@ -4,7 +4,7 @@
  * and the chain of segments complete.
  */
 import assert from 'node:assert/strict';
-import { analyzeChain } from '../../src/pipeline/chain.js';
+import { analyzeChain } from '../../src/model/segment/chain.js';
 import { readModel, writeModel, type Model } from '../../src/model/index.js';
 import type { Segment } from '../../src/model/segment/index.js';
 import { modelTensorSpecs } from '../../src/model/tensor-spec.js';

@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DType } from '../../src/devices/engine.js';
-import { nativeRoot } from '../../src/devices/native-addon.js';
+import type { DType } from '../../src/tensors/tensor.js';
+import { nativeRoot } from '../../src/native/addon.js';
 import { bundledTflitePath } from '../../src/devices/tflite-runtime.js';
 import { BUILTIN_CUSTOM, EDGETPU_CUSTOM_OP, readModel, writeModel, type Tensor } from '../../src/model/index.js';
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import type { ChainAnalysis } from '../../pipeline/chain.js';
+import type { ChainAnalysis } from '../../model/segment/chain.js';
 import { checkSegmentFiles } from '../../model/segment/check-files.js';
 
 const spec = (s: { dtype: string; shape: readonly number[] }) => `${s.dtype}[${s.shape.join('x')}]`;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { ConfigError, formatProblem } from '../../daemon/config-error.js';
-import { loadConfig } from '../../daemon/config-load.js';
+import { filesNamedBy, loadConfig } from '../../daemon/config-load.js';
 import { configJsonSchemaText } from '../../daemon/config-schema.js';
 import { checkModel } from '../../daemon/model-check.js';
 import { filesHiddenFromUnit } from '../../daemon/unit-sandbox.js';
@@ -35,7 +35,7 @@ const checkConfig: Command = {
       const { labels } = await checkModel(config);
       if (labels?.note) process.stderr.write(`note: ${labels.note}\n`);
       // Fine here, missing for the service: say so now rather than in the journal after a restart.
-      for (const h of await filesHiddenFromUnit(config))
+      for (const h of await filesHiddenFromUnit(config.file, filesNamedBy(config)))
         process.stderr.write(`warning: ${file}: ${h.field}: ${h.file} is out of the systemd unit's sight (${h.why}); keep it under /etc/coral-pipe\n`);
       const cameras = Object.keys(config.cameras).length;
       process.stdout.write(`${file}: ok (node ${config.node}, ${cameras} camera${cameras === 1 ? '' : 's'})\n`);

@@ -15,7 +15,7 @@ import {
   autoSegmentCount, executionOrder, modelStem, parseCuts, SEGMENT_STRATEGIES, segmentFileName, segmentModel,
   type SegmentRequest, type SegmentStrategy, type SegmentTarget, type Segmentation,
 } from '../../model/segment/index.js';
-import { engineTimer } from '../../model/segment/engine-timer.js';
+import { engineTimer } from '../../devices/segment-timer.js';
 
 const USAGE =
   'coral-pipe segment MODEL --out DIR [--num-segments N|auto] [--strategy params|cut|latency] [--cut T1,T2 ...]\n' +

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { verifySegments, type VerifyReport } from '../../model/segment/verify.js';
-import { imageInputs } from '../../model/segment/image-inputs.js';
+import { verifySegments, type VerifyReport } from '../../devices/verify-segments.js';
+import { imageInputs } from '../../image/sample-inputs.js';
 
 function describe(report: VerifyReport, segments: number): string {
   const kinds = [...new Set(report.inputKinds)].join(' and ');

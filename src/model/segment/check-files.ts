@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { analyzeChain, ChainError, type ChainAnalysis, type ChainSegment } from '../../pipeline/chain.js';
+import { analyzeChain, ChainError, type ChainAnalysis, type ChainSegment } from './chain.js';
 import { ModelFormatError } from '../errors.js';
 import { readModel } from '../read-model.js';
 import type { Model } from '../types.js';

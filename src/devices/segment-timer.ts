@@ -1,10 +1,11 @@
 /** Times segments on a real engine for the latency strategy: median of several invokes after warm-up. */
-import type { Engine, NamedTensors } from '../../devices/engine.js';
-import { openEngine } from '../../devices/open-engine.js';
-import { writeModel } from '../write-model.js';
-import type { SegmentTimer } from './by-latency.js';
-import type { Segment } from './cut-model.js';
-import { randomTensor, seededRandom } from './random-tensors.js';
+import type { Engine } from './engine.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import { openEngine } from './open-engine.js';
+import { writeModel } from '../model/write-model.js';
+import type { SegmentTimer } from '../model/segment/by-latency.js';
+import type { Segment } from '../model/segment/cut-model.js';
+import { randomTensor, seededRandom } from '../tensors/random-tensors.js';
 
 export interface EngineTimerOptions {
   /** Timed invokes per segment; the median counts (default 5). */

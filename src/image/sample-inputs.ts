@@ -4,9 +4,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TensorData, TensorSpec } from '../../devices/engine.js';
-import { imageSize, imageToTensor } from '../../image/to-tensor.js';
-import { testDataPath, TestDataMissingError } from '../../testdata.js';
+import type { TensorData, TensorSpec } from '../tensors/tensor.js';
+import { imageSize, imageToTensor } from './to-tensor.js';
+import { testDataPath, TestDataMissingError } from '../testdata.js';
 
 export type InputSource = (spec: TensorSpec, run: number) => Promise<TensorData | undefined>;
 

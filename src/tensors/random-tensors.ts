@@ -1,6 +1,6 @@
 /** Seeded random tensors, so a failing comparison can be replayed with the same inputs. */
-import type { TensorData, TensorSpec } from '../../devices/engine.js';
-import { allocate, bytesOf, elementCount } from '../../devices/dtype.js';
+import type { TensorData, TensorSpec } from './tensor.js';
+import { allocate, bytesOf, elementCount } from './dtype.js';
 
 /** mulberry32: a tiny, well-mixed 32-bit generator; `Math.random` cannot be seeded. */
 export function seededRandom(seed: number): () => number {

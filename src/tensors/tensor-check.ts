@@ -1,5 +1,5 @@
 /** Checks tensors handed in by name against the specs they must match, naming the first offender. */
-import type { NamedTensors, TensorData, TensorSpec } from './engine.js';
+import type { NamedTensors, TensorData, TensorSpec } from './tensor.js';
 import { matchesDType } from './dtype.js';
 
 export class TensorInputError extends Error {

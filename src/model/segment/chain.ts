@@ -14,7 +14,7 @@
  *   different dtypes/shapes is an error.
  * Every problem found is listed in one ChainError, each naming the tensor and the segments.
  */
-import type { TensorSpec } from '../devices/engine.js';
+import type { TensorSpec } from '../../tensors/tensor.js';
 
 export interface ChainSegment {
   /** How errors name the segment: a file name, or "segment 2". */

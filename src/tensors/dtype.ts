@@ -1,4 +1,4 @@
-import type { DType, TensorData } from './engine.js';
+import type { DType, TensorData } from './tensor.js';
 
 type TypedArrayConstructor = {
   new (length: number): TensorData;

@@ -3,11 +3,12 @@
  * matched by name, carried past segments that do not read them) on the same inputs, and compares every
  * model output byte for byte. Pipelining must not change a single bit.
  */
-import type { Engine, NamedTensors, TensorData, TensorSpec } from '../../devices/engine.js';
-import { bytesOf } from '../../devices/dtype.js';
-import { openEngine } from '../../devices/open-engine.js';
-import { analyzeChain } from '../../pipeline/chain.js';
-import { randomTensor, seededRandom } from './random-tensors.js';
+import type { Engine } from './engine.js';
+import type { NamedTensors, TensorData, TensorSpec } from '../tensors/tensor.js';
+import { bytesOf } from '../tensors/dtype.js';
+import { openEngine } from './open-engine.js';
+import { analyzeChain } from '../model/segment/chain.js';
+import { randomTensor, seededRandom } from '../tensors/random-tensors.js';
 
 export interface NamedSegment {
   /** How reports name it, e.g. the file name. */

@@ -1,0 +1,53 @@
+/**
+ * The layers of src/, lowest first: a module may import its own layer and those below, never above
+ * (`npm test` runs this through dependency-cruiser; docs/architecture.md draws it).
+ */
+const LAYERS = [
+  // What a tensor is, and loaders with no project imports at all.
+  ['tensors', 'native', 'testdata.ts', 'package-version.ts', 'types'],
+  // The .tflite codec and segmentation; images to tensors; labels and top-k; sd_notify and the journal.
+  ['model', 'image', 'classify', 'systemd'],
+  // Engines, device probes, leases, placement; segments run on engines (verify, latency timing).
+  ['devices'],
+  // The pipelined runner.
+  ['pipeline'],
+  // The daemon and the model summary.
+  ['daemon', 'inspect'],
+  // The command line and the package's entry point.
+  ['cli', 'index.ts'],
+];
+
+const area = (names) => `^src/(${names.map((n) => n.replace('.', '\\.')).join('|')})($|/)`;
+
+module.exports = {
+  forbidden: [
+    ...LAYERS.slice(0, -1).map((layer, i) => ({
+      name: `layer-${i}-imports-up`,
+      comment: `${layer.join(', ')} may not import a higher layer`,
+      severity: 'error',
+      from: { path: area(layer) },
+      to: { path: area(LAYERS.slice(i + 1).flat()) },
+    })),
+    {
+      name: 'no-circular',
+      comment: 'modules that import each other, directly or round about',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'src-not-to-test',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    // swc parses TypeScript without the TypeScript compiler's JS API (TypeScript 7 has none) and keeps
+    // type-only imports, which count here like the others.
+    parser: 'swc',
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};
