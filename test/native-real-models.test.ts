@@ -16,7 +16,7 @@ import type { NamedTensors } from '../src/tensors/tensor.js';
 import { readModel } from '../src/model/index.js';
 import { modelTensorSpecs } from '../src/model/tensor-spec.js';
 import { PipelineFailedError } from '../src/pipeline/errors.js';
-import { PipelinedModelRunner } from '../src/pipeline/index.js';
+import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu, type StandInLibraries } from './helpers/standin-edgetpu.js';
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadCpuEngine } from '../src/devices/cpu-engine.js';
 import type { EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
 import type { Engine } from '../src/devices/engine.js';
-import { PipelinedModelRunner } from '../src/pipeline/index.js';
+import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu, standInCompiled, type StandInLibraries } from './helpers/standin-edgetpu.js';
 import { removeSegments, writeSegments } from './helpers/segment-files.js';
