@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { PipelineFailedError } from '../src/pipeline/errors.js';
+import { PipelineDownError } from '../src/daemon/classifier.js';
 import type { Notifier } from '../src/systemd/notify.js';
 import { Daemon, type DaemonOptions } from '../src/daemon/daemon.js';
 import { createLogger } from '../src/daemon/logger.js';
@@ -204,7 +204,7 @@ describe('daemon frame path (fake classifier, real mosquitto)', () => {
     release();
     await until(() => pings.slice(hung).includes('WATCHDOG'), 'pings to resume');
     // A dead pipeline: frames fail at once, which is not progress; the status says failed, pings stop for good.
-    classifier.failure = new PipelineFailedError('segment 1 (s1.tflite)', 'cpu:1', 'died: worker exited');
+    classifier.failure = new PipelineDownError('pipeline failed: segment 1 (s1.tflite) on cpu:1 died: worker exited', 'segment 1 (s1.tflite)', 'cpu:1');
     await observer.client.publishAsync(frameTopic('a'), fakeJpeg(3));
     const failed = json(await observer.next((s) => s.topic === topics.status && json(s).state === 'failed'));
     assert.match(failed.error, /segment 1 .* on cpu:1 died/);

@@ -9,7 +9,7 @@ import { classifierOverRunner } from '../src/daemon/pipeline-classifier.js';
 import { topicsFor } from '../src/daemon/topics.js';
 import { readModel } from '../src/model/index.js';
 import { modelTensorSpecs } from '../src/model/tensor-spec.js';
-import { PipelineFailedError } from '../src/pipeline/errors.js';
+import { PipelineDownError } from '../src/daemon/classifier.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { testDataPath } from '../src/testdata.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
@@ -91,7 +91,7 @@ describe('segment executor killed mid-stream', () => {
 
   it('when rebuilds keep failing: backoff, then says plainly it cannot serve, retries slowly, recovers when it can', async (t) => {
     const broken = new FakeClassifier({ model: { name: 'fake', hash: 'dead' }, segments: 1, devices: [['cpu:0']] });
-    broken.failure = new PipelineFailedError('segment 0', 'cpu:0', 'died: worker exited');
+    broken.failure = new PipelineDownError('pipeline failed: segment 0 on cpu:0 died: worker exited', 'segment 0', 'cpu:0');
     const calls: number[] = [];
     const factory: ClassifierFactory = async () => {
       calls.push(performance.now());

@@ -319,3 +319,60 @@ test('outputs by name: a record view per output, two-input pipelines take arrays
   assert.deepEqual(out.z, new Int32Array([-5, 70000]));
   await runner.close();
 });
+
+test('run: overlapping calls each get their own item; a failed inference or a bad input rejects its own call only', async () => {
+  const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES, { faults: { 1: { failOn: [2] } } }));
+  // More calls than the pipeline holds at once: the later ones wait for room (backpressure).
+  // Settled as they come (a rejection nobody awaits yet is not left unhandled), awaited below in any order.
+  const calls = Array.from({ length: 12 }, (_, i) => runner.run([item(i)]).then((out) => ({ out }), (err: unknown) => ({ err })));
+  const wrongSize = runner.run([new Uint8Array(3)]);
+  const wrongName = runner.run({ nope: item(99) });
+  const more = runner.run([item(12)]);
+  await assert.rejects(wrongSize, TensorInputError);
+  await assert.rejects(wrongName, TensorInputError);
+  // Awaited newest first: each call still gets its own item.
+  assert.deepEqual((await more).t3, item(12));
+  for (let i = calls.length - 1; i >= 0; i--) {
+    const call = await calls[i]!;
+    if (i === 2) {
+      assert.ok('err' in call && call.err instanceof SegmentInvokeError && call.err.segment === 'segment 1', `call 2: ${JSON.stringify(call)}`);
+      continue;
+    }
+    assert.ok('out' in call, `call ${i}: ${String((call as { err: unknown }).err)}`);
+    assert.deepEqual(call.out.t3, item(i), `call ${i}`);
+    runner.release(call.out);
+  }
+  assert.equal(runner.stats().inFlight, 0);
+  await runner.close();
+});
+
+test('run: a failed pipeline rejects, with PipelineFailedError, each call whose item had not come through', async () => {
+  const runner = await PipelinedModelRunner.create(passThroughChain(3, BYTES, { faults: { 2: { crashOn: [3] } } }));
+  const calls = Array.from({ length: 6 }, (_, i) => runner.run([item(i)]));
+  const settled = await Promise.allSettled(calls);
+  // As with pop: items before the crash may or may not come through first; the rest reject.
+  const through = settled.findIndex((s) => s.status === 'rejected');
+  assert.ok(through >= 0 && through <= 3, `${through} calls answered`);
+  for (const [i, s] of settled.entries()) {
+    if (i < through) assert.deepEqual((s as PromiseFulfilledResult<NamedTensors>).value.t3, item(i), `call ${i}`);
+    else assert.ok(s.status === 'rejected' && s.reason instanceof PipelineFailedError, `call ${i}: ${String((s as PromiseRejectedResult).reason)}`);
+  }
+  await assert.rejects(runner.run([item(9)]), PipelineFailedError);
+  await runner.close();
+});
+
+test('run and push/pop do not mix on one runner: each says to use one or the other', async () => {
+  const calls = await PipelinedModelRunner.create(passThroughChain(2, BYTES));
+  {
+    const out = await calls.run([item(1)]);
+    calls.release(out);
+  }
+  await assert.rejects(calls.pop(), /pop: this runner is used through run\(\).*use one or the other/);
+  await assert.rejects(calls.push([item(2)]), /push: this runner is used through run\(\)/);
+  await calls.close();
+  const stream = await PipelinedModelRunner.create(passThroughChain(2, BYTES));
+  await stream.push([item(1)]);
+  await assert.rejects(stream.run([item(2)]), /run: this runner is fed with push\(\) and pop\(\).*use one or the other/);
+  stream.release((await stream.pop())!);
+  await stream.close();
+});

@@ -49,9 +49,33 @@ export interface ClassifierInfo {
   readonly hardware?: Readonly<Record<string, DeviceDescription>>;
 }
 
+/**
+ * A frame the pipeline failed to classify, and where (segment, device) when it said: the classifier's
+ * own error kind, so the daemon need not know the pipeline's. The image itself was fine.
+ */
+export class InferenceError extends Error {
+  constructor(
+    message: string,
+    readonly segment?: string,
+    readonly device?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InferenceError';
+  }
+}
+
+/** The pipeline as a whole is down (an executor died or hung, a device went away, it closed): no frame is classified until it is rebuilt. */
+export class PipelineDownError extends InferenceError {
+  override readonly name = 'PipelineDownError';
+}
+
 export interface FrameClassifier {
   readonly info: ClassifierInfo;
-  /** Rejects with a message that says what is wrong with the image or the pipeline. */
+  /**
+   * Rejects with a message that says what is wrong: with the image (ImageInputError), this frame's
+   * inference (InferenceError) or the whole pipeline (PipelineDownError).
+   */
   classify(image: Buffer, crop?: Crop): Promise<Classification>;
   /**
    * For the stats topic, JSON-serialisable: per-segment latency and queue depth, and per device (id)

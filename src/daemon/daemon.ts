@@ -20,10 +20,9 @@
 import type { Logger } from 'pino';
 import type { Device } from '../devices/device.js';
 import type { DeviceWatcher } from '../devices/hotplug.js';
-import { PipelineFailedError } from '../pipeline/errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import { Cameras, type Counters } from './cameras.js';
-import type { ClassifierFactory, FrameClassifier } from './classifier.js';
+import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from './classifier.js';
 import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
 import { DEFAULT_RECOVERY, type RecoveryPolicy } from './recovery.js';
@@ -273,7 +272,7 @@ export class Daemon {
       log.warn({ event: 'device-removed', device: device.id, inUse: segment >= 0 }, `device ${device.id} removed`);
       if (segment < 0 || this.stopping) return;
       this.reports.event({ event: 'device-removed', device: device.id, segment });
-      this.pipelineFailed(new PipelineFailedError(`segment ${segment}`, device.id, 'was removed'));
+      this.pipelineFailed(new PipelineDownError(`pipeline failed: segment ${segment} on ${device.id} was removed`, `segment ${segment}`, device.id));
     });
     watcher.on('added', (device: Device) => {
       log.info({ event: 'device-added', device: device.id }, `device ${device.id} added`);
@@ -288,12 +287,12 @@ export class Daemon {
   private pipelineFailed(err: Error): void {
     if (this.pipelineFailure !== undefined) return;
     this.pipelineFailure = err;
-    const where = err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
+    const where = err instanceof InferenceError ? { segment: err.segment, device: err.device } : {};
     this.options.log.error({ event: 'pipeline-failed', ...where, err: err.message }, err.message);
     this.reports.event({ event: 'pipeline-failed', ...where, error: err.message });
     this.publishStatus();
-    // PipelineFailedError's message already starts with "pipeline failed".
-    this.options.notifier?.status(err instanceof PipelineFailedError ? err.message : `pipeline failed: ${err.message}`);
+    // A PipelineDownError's message already starts with "pipeline failed" (or "pipeline closed").
+    this.options.notifier?.status(err instanceof PipelineDownError ? err.message : `pipeline failed: ${err.message}`);
     this.scheduleRebuild();
   }
 

@@ -3,9 +3,8 @@
  * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by camera into the classifier,
  * and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls progress.
  */
-import { PipelineClosedError, PipelineFailedError } from '../pipeline/errors.js';
 import type { Camera, Cameras, QueuedFrame } from './cameras.js';
-import type { FrameClassifier } from './classifier.js';
+import { PipelineDownError, type FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 import { BadFrameError, parseFrame } from './frame-intake.js';
 import type { FrameReplies } from './frame-replies.js';
@@ -80,7 +79,7 @@ export class FramePath {
       // libvips repeats its complaint over several lines; the first says it.
       const reason = String((err as Error).message ?? err).split('\n')[0]!;
       this.replies.refused(cam, reason, frame.responseTopic, frame.correlationData, frame.sequence, err);
-      const down = err instanceof PipelineFailedError || err instanceof PipelineClosedError;
+      const down = err instanceof PipelineDownError;
       if (down && classifier === this.host.classifier()) this.host.pipelineFailed(err);
       return !down;
     }

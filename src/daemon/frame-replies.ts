@@ -4,9 +4,8 @@
  * stats interval, so a camera sending garbage cannot flood journald.
  */
 import type { Logger } from 'pino';
-import { PipelineFailedError, SegmentInvokeError } from '../pipeline/errors.js';
 import type { Camera, QueuedFrame } from './cameras.js';
-import type { Classification, ClassifierInfo } from './classifier.js';
+import { InferenceError, type Classification, type ClassifierInfo } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 import { isPublishTopic } from './frame-intake.js';
 import type { Connection } from './connection.js';
@@ -57,7 +56,7 @@ export class FrameReplies {
       return;
     }
     // Segment and device tell journald users which accelerator misbehaves.
-    const where = err instanceof SegmentInvokeError || err instanceof PipelineFailedError ? { segment: err.segment, device: err.device } : {};
+    const where = err instanceof InferenceError ? { segment: err.segment, device: err.device } : {};
     this.log.warn({ event: 'bad-frame', camera: cam.id, ...(sequence !== undefined && { sequence }), ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
     cam.lastErrorLog = now;
     cam.suppressedErrors = 0;

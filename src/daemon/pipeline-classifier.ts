@@ -17,16 +17,12 @@ import { engineTimer } from '../devices/segment-timer.js';
 import { describeDevice, deviceTypeOf, type Device, type DeviceHealth } from '../devices/device.js';
 import { probePci } from '../devices/pci-probe.js';
 import { runnerInput } from '../pipeline/runner-input.js';
+import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../pipeline/errors.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
-import type { BuildContext, Classification, ClassifierFactory, ClassifierInfo, Crop, FrameClassifier } from './classifier.js';
+import { InferenceError, PipelineDownError, type BuildContext, type Classification, type ClassifierFactory, type ClassifierInfo, type Crop, type FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from './config-load.js';
 import { classifierTensors, checkModel } from './model-check.js';
 import { queueDepthFor } from './queue-depth.js';
-
-interface Waiter {
-  resolve(outputs: NamedTensors): void;
-  reject(err: unknown): void;
-}
 
 /** The segments' bytes from the files `config.model` names (as checkModel read them), and the bytes hashed to identify the model in results. */
 async function segmentSources(config: DaemonConfig, files: readonly Buffer[]): Promise<{ sources: Uint8Array[]; hashed: readonly Buffer[] }> {
@@ -46,10 +42,6 @@ async function segmentSources(config: DaemonConfig, files: readonly Buffer[]): P
 }
 
 class PipelineClassifier implements FrameClassifier {
-  private readonly waiters: Waiter[] = [];
-  /** Pushes in the order frames were handed over, so pops (FIFO) pair with their waiters. */
-  private pushes: Promise<void> = Promise.resolve();
-  private popping = false;
   /** classify calls not yet finished (decoding ones included), and who waits for them to end. */
   private active = 0;
   private idle: (() => void)[] = [];
@@ -111,43 +103,16 @@ class PipelineClassifier implements FrameClassifier {
     }
   }
 
-  private infer(inputs: NamedTensors): Promise<NamedTensors> {
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      const push = this.pushes.then(() => this.runner.push(inputs));
-      this.pushes = push.catch(() => undefined);
-      push.catch((err: unknown) => this.failAll(err));
-      void this.popLoop();
-    });
-  }
-
-  /** One reader pops results in push order and hands each to its waiter. */
-  private async popLoop(): Promise<void> {
-    if (this.popping) return;
-    this.popping = true;
+  /** One inference; the pipeline's errors become the classifier's own kinds. */
+  private async infer(inputs: NamedTensors): Promise<NamedTensors> {
     try {
-      while (this.waiters.length > 0) {
-        let outputs: NamedTensors | null;
-        try {
-          outputs = await this.runner.pop();
-        } catch (err) {
-          // A failed inference fails its own item only; a failed pipeline fails every later pop too.
-          this.waiters.shift()?.reject(err);
-          continue;
-        }
-        if (outputs === null) {
-          this.failAll(new Error('pipeline closed'));
-          break;
-        }
-        this.waiters.shift()!.resolve(outputs);
-      }
-    } finally {
-      this.popping = false;
+      return await this.runner.run(inputs);
+    } catch (err) {
+      if (err instanceof PipelineFailedError) throw new PipelineDownError(err.message, err.segment, err.device, { cause: err });
+      if (err instanceof PipelineClosedError) throw new PipelineDownError(`pipeline closed: ${err.message}`, undefined, undefined, { cause: err });
+      if (err instanceof SegmentInvokeError) throw new InferenceError(err.message, err.segment, err.device, { cause: err });
+      throw err;
     }
-  }
-
-  private failAll(err: unknown): void {
-    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
   }
 
   stats(): Record<string, unknown> {

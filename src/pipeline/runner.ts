@@ -17,6 +17,7 @@ import { PipelineCore } from './pipeline-core.js';
 import type { RunnerOptions } from './runner-options.js';
 import { runnerLimits } from './runner-options.js';
 import type { SegmentSource } from './segment-source.js';
+import { RunCalls } from './run-calls.js';
 import { resolveSegments } from './segment-source.js';
 import { SlabPool } from './slab-pool.js';
 import { newStage } from './stage.js';
@@ -37,6 +38,10 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
   private readonly released = new WeakSet<NamedTensors>();
   /** Popped outputs collected without release(): their slabs never return, so executors forget them. */
   private readonly unreleased = new FinalizationRegistry<number>((id) => this.core.dropHeld(id));
+  /** Set by the first run(): from then on it alone pushes and pops. */
+  private calls: RunCalls | undefined;
+  /** Set by the first push, tryPush or pop: then run() could not pair its pops. */
+  private streamed = false;
 
   private constructor(private readonly core: PipelineCore) {
     abandoned.register(this, core, this);
@@ -106,6 +111,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
    * expected.
    */
   async push(inputs: PushInputs): Promise<void> {
+    this.stream('push');
     const named = this.named(inputs, 'push');
     if (named === undefined) return this.close();
     return this.core.push(named);
@@ -113,6 +119,7 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
 
   /** Like push, but returns false at once instead of waiting when the pipeline is full. */
   tryPush(inputs: PushInputs): boolean {
+    this.stream('tryPush');
     const named = this.named(inputs, 'tryPush');
     if (named === undefined) {
       void this.close();
@@ -128,6 +135,37 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
    * and with PipelineFailedError once the pipeline has failed (after the items that finished before).
    */
   async pop(): Promise<NamedTensors | null> {
+    this.stream('pop');
+    return this.popOutputs();
+  }
+
+  /**
+   * Runs one item: pushes it (waiting while the pipeline is full) and resolves with its outputs, which
+   * follow pop()'s rules (views until release(), or copies). Calls may overlap: the pipeline works on
+   * them together and each gets its own item's outputs. Rejects, for this call only, with
+   * TensorInputError for bad inputs and SegmentInvokeError when this item's inference failed; with
+   * PipelineFailedError or PipelineClosedError when the pipeline is down. A runner used through run()
+   * cannot also pop().
+   */
+  run(inputs: PushInputs): Promise<NamedTensors> {
+    let named: NamedTensors | undefined;
+    try {
+      named = this.named(inputs, 'run');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (named === undefined) return Promise.reject(new TensorInputError('run: no input tensors given (to close the runner, call close())'));
+    if (this.streamed) return Promise.reject(new Error('run: this runner is fed with push() and pop(); run() pairs its own pushes and pops, so use one or the other'));
+    this.calls ??= new RunCalls({ push: (item) => this.core.push(item), pop: () => this.popOutputs() });
+    return this.calls.run(named);
+  }
+
+  private stream(where: string): void {
+    if (this.calls !== undefined) throw new Error(`${where}: this runner is used through run(), which pushes and pops for itself; use one or the other`);
+    this.streamed = true;
+  }
+
+  private async popOutputs(): Promise<NamedTensors | null> {
     const item = await this.core.pop();
     if (item === null) return null;
     if (item.error) throw item.error;
