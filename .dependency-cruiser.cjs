@@ -17,17 +17,25 @@ const LAYERS = [
   ['cli', 'index.ts'],
 ];
 
-const area = (names) => `^src/(${names.map((n) => n.replace('.', '\\.')).join('|')})($|/)`;
+/** The daemon's parts, lowest first, by the same rule. */
+const DAEMON_LAYERS = [['config'], ['mqtt'], ['frames'], ['lifecycle']];
+
+const area = (names, root = 'src') => `^${root}/(${names.map((n) => n.replace('.', '\\.')).join('|')})($|/)`;
+
+/** One rule per layer but the top: it may not import any layer above it. */
+const upward = (layers, root, prefix) =>
+  layers.slice(0, -1).map((layer, i) => ({
+    name: `${prefix}-${i}-imports-up`,
+    comment: `${root}/{${layer.join(',')}} may not import a higher layer`,
+    severity: 'error',
+    from: { path: area(layer, root) },
+    to: { path: area(layers.slice(i + 1).flat(), root) },
+  }));
 
 module.exports = {
   forbidden: [
-    ...LAYERS.slice(0, -1).map((layer, i) => ({
-      name: `layer-${i}-imports-up`,
-      comment: `${layer.join(', ')} may not import a higher layer`,
-      severity: 'error',
-      from: { path: area(layer) },
-      to: { path: area(LAYERS.slice(i + 1).flat()) },
-    })),
+    ...upward(LAYERS, 'src', 'layer'),
+    ...upward(DAEMON_LAYERS, 'src/daemon', 'daemon'),
     {
       name: 'no-circular',
       comment: 'modules that import each other, directly or round about',

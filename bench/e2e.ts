@@ -11,7 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { topicsFor } from '../src/daemon/topics.js';
+import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Observer } from '../test/helpers/mqtt-observer.js';

@@ -6,7 +6,7 @@ import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
-import { nativeTrim } from '../src/daemon/memory-trim.js';
+import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamThrough } from './lib/stream.js';
 import { removeSegments } from '../test/helpers/segment-files.js';

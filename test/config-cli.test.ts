@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configJsonSchemaText } from '../src/daemon/config-schema.js';
+import { configJsonSchemaText } from '../src/daemon/config/config-schema.js';
 import { isEdgeTpu } from '../src/devices/device.js';
 import { enumerateDevices } from '../src/devices/enumerate.js';
 import { testDataPath } from '../src/testdata.js';

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, type ConfigProblem } from '../src/daemon/config-error.js';
-import { defaultNodeName, resolveConfig } from '../src/daemon/config-load.js';
-import { parseConfigText } from '../src/daemon/config-parse.js';
+import { ConfigError, type ConfigProblem } from '../src/daemon/config/config-error.js';
+import { defaultNodeName, resolveConfig } from '../src/daemon/config/config-load.js';
+import { parseConfigText } from '../src/daemon/config/config-parse.js';
 import { problemsOf } from './helpers/config-problems.js';
 
 function problemAt(problems: ConfigProblem[], fieldPath: string): ConfigProblem {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { listenControl, requestReload, unitControlSocket, defaultControlSocket } from '../src/daemon/control-socket.js';
+import { listenControl, requestReload, unitControlSocket, defaultControlSocket } from '../src/daemon/lifecycle/control-socket.js';
 import { testDataPath } from '../src/testdata.js';
 import { runCli } from './helpers/cli.js';
 import { event, spawnDaemon, type DaemonProcess } from './helpers/daemon-process.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { PipelineDownError } from '../src/daemon/classifier.js';
+import { PipelineDownError } from '../src/daemon/frames/classifier.js';
 import type { Notifier } from '../src/systemd/notify.js';
-import { Daemon, type DaemonOptions } from '../src/daemon/daemon.js';
-import { createLogger } from '../src/daemon/logger.js';
-import { topicsFor } from '../src/daemon/topics.js';
+import { Daemon, type DaemonOptions } from '../src/daemon/lifecycle/daemon.js';
+import { createLogger } from '../src/daemon/lifecycle/logger.js';
+import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { Mosquitto } from './helpers/mosquitto.js';

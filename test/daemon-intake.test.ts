@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadFrameError, parseFrame } from '../src/daemon/frame-intake.js';
-import { FrameSlot } from '../src/daemon/frame-slot.js';
-import type { IncomingMessage } from '../src/daemon/mqtt-session.js';
+import { BadFrameError, parseFrame } from '../src/daemon/frames/frame-intake.js';
+import { FrameSlot } from '../src/daemon/frames/frame-slot.js';
+import type { IncomingMessage } from '../src/daemon/mqtt/mqtt-session.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2]);
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]);

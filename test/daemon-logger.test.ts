@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../src/daemon/logger.js';
-import { EXIT_CONFIG } from '../src/daemon/service.js';
+import { createLogger } from '../src/daemon/lifecycle/logger.js';
+import { EXIT_CONFIG } from '../src/daemon/lifecycle/service.js';
 import { isJournalStream } from '../src/systemd/journal.js';
 import { cliPath } from './helpers/cli.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { it } from 'node:test';
 import sharp from 'sharp';
-import { nativeTrim } from '../src/daemon/memory-trim.js';
+import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { testDataPath } from '../src/testdata.js';
 
 it('trim() hands back what decoding threads freed', async () => {

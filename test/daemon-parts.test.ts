@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameSlot } from '../src/daemon/frame-slot.js';
-import { Outbox } from '../src/daemon/outbox.js';
-import { RebuildSchedule } from '../src/daemon/rebuild-schedule.js';
-import { rebuildDelay } from '../src/daemon/recovery.js';
-import { planReload } from '../src/daemon/reload-plan.js';
+import { FrameSlot } from '../src/daemon/frames/frame-slot.js';
+import { Outbox } from '../src/daemon/mqtt/outbox.js';
+import { RebuildSchedule } from '../src/daemon/lifecycle/rebuild-schedule.js';
+import { rebuildDelay } from '../src/daemon/lifecycle/rebuild-schedule.js';
+import { planReload } from '../src/daemon/lifecycle/reload-plan.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 
 describe('outbox', () => {

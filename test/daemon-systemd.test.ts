@@ -6,8 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { EXIT_CONFIG } from '../src/daemon/service.js';
-import { UNIT_HIDDEN_DIRS } from '../src/daemon/unit-sandbox.js';
+import { EXIT_CONFIG } from '../src/daemon/lifecycle/service.js';
+import { UNIT_HIDDEN_DIRS } from '../src/daemon/config/unit-sandbox.js';
 import { DEFAULT_RUNTIME_DIR } from '../src/devices/lease.js';
 
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 /** Fault injection: the broker is SIGKILLed and restarted while four cameras stream. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Daemon } from '../src/daemon/daemon.js';
-import { createLogger } from '../src/daemon/logger.js';
-import { topicsFor } from '../src/daemon/topics.js';
+import { Daemon } from '../src/daemon/lifecycle/daemon.js';
+import { createLogger } from '../src/daemon/lifecycle/logger.js';
+import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { killBroker, streamFrames, until } from './helpers/fault-tools.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import sharp from 'sharp';
-import { topicsFor, type Topics } from '../src/daemon/topics.js';
+import { topicsFor, type Topics } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { streamFrames, until } from './helpers/fault-tools.js';
 import { Mosquitto } from './helpers/mosquitto.js';

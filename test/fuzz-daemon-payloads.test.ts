@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Logger } from 'pino';
-import { Daemon } from '../src/daemon/daemon.js';
-import { createLogger } from '../src/daemon/logger.js';
-import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
-import { topicsFor } from '../src/daemon/topics.js';
+import { Daemon } from '../src/daemon/lifecycle/daemon.js';
+import { createLogger } from '../src/daemon/lifecycle/logger.js';
+import { createPipelineClassifier } from '../src/daemon/frames/pipeline-classifier.js';
+import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { testDaemonConfig } from './helpers/daemon-config.js';
 import { frameSeeds, fuzzFrame } from './helpers/frame-fuzz.js';

@@ -38,6 +38,15 @@ describe('the layer rule', () => {
     assert.match(r.stdout, /layer-1-imports-up: src\/model\/graph\.ts → src\/devices\/engine\.ts/);
   });
 
+  it('holds inside the daemon too: config, mqtt, frames, lifecycle', async () => {
+    const r = await cruise({
+      'src/daemon/frames/cameras.ts': 'export const cameras = 1;\n',
+      'src/daemon/config/config-load.ts': "import { cameras } from '../frames/cameras.js';\nexport const c = cameras;\n",
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /daemon-0-imports-up: src\/daemon\/config\/config-load\.ts → src\/daemon\/frames\/cameras\.ts/);
+  });
+
   it('accepts imports down the layers and refuses a cycle', async () => {
     const down = await cruise({
       'src/tensors/tensor.ts': 'export type DType = "uint8";\n',

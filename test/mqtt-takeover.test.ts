@@ -1,7 +1,7 @@
 /** Two clients with one client id on one broker: the daemon says so plainly and backs off. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MqttSession } from '../src/daemon/mqtt-session.js';
+import { MqttSession } from '../src/daemon/mqtt/mqtt-session.js';
 import { memoryLog, until } from './helpers/fault-tools.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
 

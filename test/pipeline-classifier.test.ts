@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, formatProblem } from '../src/daemon/config-error.js';
-import { resolveConfig } from '../src/daemon/config-load.js';
-import { createPipelineClassifier } from '../src/daemon/pipeline-classifier.js';
+import { ConfigError, formatProblem } from '../src/daemon/config/config-error.js';
+import { resolveConfig } from '../src/daemon/config/config-load.js';
+import { createPipelineClassifier } from '../src/daemon/frames/pipeline-classifier.js';
 import { testDataPath } from '../src/testdata.js';
 import { memoryLog } from './helpers/fault-tools.js';
 

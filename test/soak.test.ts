@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { topicsFor } from '../src/daemon/topics.js';
+import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';

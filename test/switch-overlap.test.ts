@@ -1,7 +1,7 @@
 /** The frames two MQTT sessions both receive during a reload's switch are taken once (switch-overlap.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SwitchOverlap } from '../src/daemon/switch-overlap.js';
+import { SwitchOverlap } from '../src/daemon/mqtt/switch-overlap.js';
 
 const frame = (topic: string, bytes: number[]) => ({ topic, payload: Buffer.from(bytes), properties: {} });
 

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { readLabels } from '../../src/classify/labels.js';
-import type { ClassifierFactory } from '../../src/daemon/classifier.js';
-import { classifierOverRunner } from '../../src/daemon/pipeline-classifier.js';
-import { queueDepthFor } from '../../src/daemon/queue-depth.js';
-import { runService } from '../../src/daemon/service.js';
+import type { ClassifierFactory } from '../../src/daemon/frames/classifier.js';
+import { classifierOverRunner } from '../../src/daemon/frames/pipeline-classifier.js';
+import { queueDepthFor } from '../../src/daemon/frames/queue-depth.js';
+import { runService } from '../../src/daemon/lifecycle/service.js';
 import { DeviceWatcher } from '../../src/devices/hotplug.js';
 import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
 import { standInDeviceList, standInSegments, type StandInPipeline } from './standin-accelerators.js';

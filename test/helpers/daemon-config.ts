@@ -1,6 +1,6 @@
 /** Daemon configs for tests: YAML text through the real loader, pointed at a test broker. */
 import path from 'node:path';
-import { resolveConfig, type DaemonConfig } from '../../src/daemon/config-load.js';
+import { resolveConfig, type DaemonConfig } from '../../src/daemon/config/config-load.js';
 import { testDataPath } from '../../src/testdata.js';
 
 let count = 0;

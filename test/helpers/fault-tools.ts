@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { createLogger, type Logger } from '../../src/daemon/logger.js';
+import { createLogger, type Logger } from '../../src/daemon/lifecycle/logger.js';
 import type { Notifier } from '../../src/systemd/notify.js';
 import type { Mosquitto } from './mosquitto.js';
 

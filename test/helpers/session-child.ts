@@ -2,8 +2,8 @@
  * Runs one MqttSession in its own process so a test can SIGKILL it and watch the broker send the last
  * will. argv: broker url, availability topic. Prints "connected" once online.
  */
-import { createLogger } from '../../src/daemon/logger.js';
-import { MqttSession } from '../../src/daemon/mqtt-session.js';
+import { createLogger } from '../../src/daemon/lifecycle/logger.js';
+import { MqttSession } from '../../src/daemon/mqtt/mqtt-session.js';
 
 const [url, availabilityTopic] = process.argv.slice(2) as [string, string];
 const session = new MqttSession({

@@ -3,9 +3,9 @@
  * left to exit on its own: anything the stop leaves behind (a timer, a socket) keeps it alive, which
  * the parent sees. argv: config file. Prints "stopped" once stop() resolved.
  */
-import { loadConfig } from '../../src/daemon/config-load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
+import { loadConfig } from '../../src/daemon/config/config-load.js';
+import { Daemon } from '../../src/daemon/lifecycle/daemon.js';
+import { createLogger } from '../../src/daemon/lifecycle/logger.js';
 import { FakeClassifier } from './fake-classifier.js';
 
 const config = await loadConfig(process.argv[2]!);

@@ -6,9 +6,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { loadConfig } from '../../src/daemon/config-load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
+import { loadConfig } from '../../src/daemon/config/config-load.js';
+import { Daemon } from '../../src/daemon/lifecycle/daemon.js';
+import { createLogger } from '../../src/daemon/lifecycle/logger.js';
 import { FakeClassifier } from './fake-classifier.js';
 
 const [file, brokerUrl] = [process.argv[2]!, process.argv[3]!];

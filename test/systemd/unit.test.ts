@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { topicsFor } from '../../src/daemon/topics.js';
+import { topicsFor } from '../../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../../src/testdata.js';
 import { projectRoot, runProcess } from '../helpers/cli.js';
 import { Mosquitto } from '../helpers/mosquitto.js';

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { ConfigError, formatProblem } from '../../daemon/config-error.js';
-import { filesNamedBy, loadConfig } from '../../daemon/config-load.js';
-import { configJsonSchemaText } from '../../daemon/config-schema.js';
-import { checkModel } from '../../daemon/model-check.js';
-import { filesHiddenFromUnit } from '../../daemon/unit-sandbox.js';
+import { ConfigError, formatProblem } from '../../daemon/config/config-error.js';
+import { filesNamedBy, loadConfig } from '../../daemon/config/config-load.js';
+import { configJsonSchemaText } from '../../daemon/config/config-schema.js';
+import { checkModel } from '../../daemon/config/model-check.js';
+import { filesHiddenFromUnit } from '../../daemon/config/unit-sandbox.js';
 
 /**
  * Validates a daemon config without starting anything, for editors, CI and before a reload: the fields,

@@ -6,7 +6,7 @@ import { loadCpuEngine } from '../../devices/cpu-engine.js';
 import { imageToTensor } from '../../image/to-tensor.js';
 import { readLabels } from '../../classify/labels.js';
 import { fitLabels } from '../../classify/labels-fit.js';
-import { classifierTensors } from '../../daemon/model-check.js';
+import { classifierTensors } from '../../daemon/config/model-check.js';
 import { topK, type Classification } from '../../classify/top-k.js';
 
 /** Classifies images with a whole model on the CPU: the reference a pipeline's output is checked against. */

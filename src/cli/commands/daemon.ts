@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import type { LoggerOptions } from '../../daemon/logger.js';
-import { unitControlSocket } from '../../daemon/control-socket.js';
-import { createPipelineClassifier } from '../../daemon/pipeline-classifier.js';
-import { runService } from '../../daemon/service.js';
+import type { LoggerOptions } from '../../daemon/lifecycle/logger.js';
+import { unitControlSocket } from '../../daemon/lifecycle/control-socket.js';
+import { createPipelineClassifier } from '../../daemon/frames/pipeline-classifier.js';
+import { runService } from '../../daemon/lifecycle/service.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 

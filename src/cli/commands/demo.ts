@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { resolveConfig } from '../../daemon/config-load.js';
-import { Daemon } from '../../daemon/daemon.js';
-import { createLogger } from '../../daemon/logger.js';
-import { createPipelineClassifier } from '../../daemon/pipeline-classifier.js';
-import { topicsFor } from '../../daemon/topics.js';
+import { resolveConfig } from '../../daemon/config/config-load.js';
+import { Daemon } from '../../daemon/lifecycle/daemon.js';
+import { createLogger } from '../../daemon/lifecycle/logger.js';
+import { createPipelineClassifier } from '../../daemon/frames/pipeline-classifier.js';
+import { topicsFor } from '../../daemon/mqtt/topics.js';
 import { testDataPath } from '../../testdata.js';
 
 const IMAGE = /\.(jpe?g|png)$/i;

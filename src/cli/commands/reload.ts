@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { defaultControlSocket, requestReload } from '../../daemon/control-socket.js';
+import { defaultControlSocket, requestReload } from '../../daemon/lifecycle/control-socket.js';
 
 /**
  * Asks the running daemon to reload its config and waits for the outcome: the unit's ExecReload=, so

@@ -4,7 +4,7 @@
  * properties that matter (user properties timestamp and sequence, message expiry, response topic,
  * correlation data). Cheap checks only, before any decoding: size, emptiness, image signature.
  */
-import type { IncomingMessage } from './mqtt-session.js';
+import type { IncomingMessage } from '../mqtt/mqtt-session.js';
 
 export interface Frame {
   readonly camera: string;

@@ -10,21 +10,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fitLabels, type FittedLabels } from '../classify/labels-fit.js';
-import { LabelsError, readLabels } from '../classify/labels.js';
-import { classCount } from '../classify/top-k.js';
-import { cpuRefusal } from '../devices/cpu-engine.js';
-import { DeviceMismatchError } from '../devices/engine-choice.js';
-import type { TensorSpec } from '../tensors/tensor.js';
-import { DevicePlacementError } from '../devices/segment-placement.js';
-import { checkImageInput, ImageInputError } from '../image/to-tensor.js';
-import { EDGETPU_CUSTOM_OP, isEdgeTpuCompiled, ModelFormatError, modelTensorSpecs, readModel, type Model } from '../model/index.js';
-import { checkSegmentModels } from '../model/segment/check-files.js';
-import { splitByParameters } from '../model/segment/by-parameters.js';
-import { SegmentationError } from '../model/segment/errors.js';
-import { executionOrder } from '../model/segment/plan.js';
-import { ChainError } from '../model/segment/chain.js';
-import { runnerInput, type PlacementContext } from '../pipeline/runner-input.js';
+import { fitLabels, type FittedLabels } from '../../classify/labels-fit.js';
+import { LabelsError, readLabels } from '../../classify/labels.js';
+import { classCount } from '../../classify/top-k.js';
+import { cpuRefusal } from '../../devices/cpu-engine.js';
+import { DeviceMismatchError } from '../../devices/engine-choice.js';
+import type { TensorSpec } from '../../tensors/tensor.js';
+import { DevicePlacementError } from '../../devices/segment-placement.js';
+import { checkImageInput, ImageInputError } from '../../image/to-tensor.js';
+import { EDGETPU_CUSTOM_OP, isEdgeTpuCompiled, ModelFormatError, modelTensorSpecs, readModel, type Model } from '../../model/index.js';
+import { checkSegmentModels } from '../../model/segment/check-files.js';
+import { splitByParameters } from '../../model/segment/by-parameters.js';
+import { SegmentationError } from '../../model/segment/errors.js';
+import { executionOrder } from '../../model/segment/plan.js';
+import { ChainError } from '../../model/segment/chain.js';
+import { runnerInput, type PlacementContext } from '../../pipeline/runner-input.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import type { DaemonConfig } from './config-load.js';
 

@@ -5,10 +5,10 @@
  */
 import type { Camera, Cameras, QueuedFrame } from './cameras.js';
 import { PipelineDownError, type FrameClassifier } from './classifier.js';
-import type { DaemonConfig } from './config-load.js';
+import type { DaemonConfig } from '../config/config-load.js';
 import { BadFrameError, parseFrame } from './frame-intake.js';
 import type { FrameReplies } from './frame-replies.js';
-import type { IncomingMessage } from './mqtt-session.js';
+import type { IncomingMessage } from '../mqtt/mqtt-session.js';
 import { queueDepthFor } from './queue-depth.js';
 
 /** What the frame path asks of the daemon around it. */

@@ -3,7 +3,7 @@
  * pipeline has not failed, so a hung accelerator gets the service restarted.
  */
 import type { Logger } from 'pino';
-import type { Notifier } from '../systemd/notify.js';
+import type { Notifier } from '../../systemd/notify.js';
 
 /** What the watchdog looks at each tick. */
 export interface WatchdogProbe {

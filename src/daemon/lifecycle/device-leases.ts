@@ -4,8 +4,8 @@
  * clashing with itself, while another process asking for them is told who holds them. CPU devices are
  * never leased.
  */
-import { acquireLeases, type Lease, type LeaseOptions } from '../devices/lease.js';
-import { isCpuDeviceId } from '../devices/device.js';
+import { acquireLeases, type Lease, type LeaseOptions } from '../../devices/lease.js';
+import { isCpuDeviceId } from '../../devices/device.js';
 
 export class ProcessLeases {
   private readonly held = new Map<string, Lease>();

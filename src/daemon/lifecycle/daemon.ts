@@ -18,32 +18,31 @@
  * path, replies, reports, cameras and watchdog live in their own modules.
  */
 import type { Logger } from 'pino';
-import type { Device } from '../devices/device.js';
-import type { DeviceWatcher } from '../devices/hotplug.js';
-import type { Notifier } from '../systemd/notify.js';
-import { Cameras, type Counters } from './cameras.js';
-import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from './classifier.js';
+import type { Device } from '../../devices/device.js';
+import type { DeviceWatcher } from '../../devices/hotplug.js';
+import type { Notifier } from '../../systemd/notify.js';
+import { Cameras, type Counters } from '../frames/cameras.js';
+import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from '../frames/classifier.js';
 import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
-import { DEFAULT_RECOVERY, type RecoveryPolicy } from './recovery.js';
-import { ConfigError, formatProblem } from './config-error.js';
-import { readConfigText, resolveConfig, type DaemonConfig } from './config-load.js';
-import { connectionSettings, type Connection } from './connection.js';
-import { FramePath } from './frame-path.js';
-import { FrameReplies } from './frame-replies.js';
-import { discoverySubscriptions, HomeAssistantDiscovery } from './home-assistant.js';
-import { MqttSession, redactUrl, type SessionStats } from './mqtt-session.js';
-import { RebuildSchedule } from './rebuild-schedule.js';
+import { ConfigError, formatProblem } from '../config/config-error.js';
+import { readConfigText, resolveConfig, type DaemonConfig } from '../config/config-load.js';
+import { connectionSettings, type Connection } from '../mqtt/connection.js';
+import { FramePath } from '../frames/frame-path.js';
+import { FrameReplies } from '../frames/frame-replies.js';
+import { discoverySubscriptions, HomeAssistantDiscovery } from '../mqtt/home-assistant.js';
+import { MqttSession, redactUrl, type SessionStats } from '../mqtt/mqtt-session.js';
+import { DEFAULT_RECOVERY, RebuildSchedule, type RecoveryPolicy } from './rebuild-schedule.js';
 import { planReload, type ReloadOutcome } from './reload-plan.js';
-import { connectBeside, retire } from './session-switch.js';
-import { describe, StatusReports } from './status-reports.js';
-import { topicsFor } from './topics.js';
-import { SwitchOverlap } from './switch-overlap.js';
+import { connectBeside, retire } from '../mqtt/session-switch.js';
+import { describe, StatusReports } from '../frames/status-reports.js';
+import { topicsFor } from '../mqtt/topics.js';
+import { SwitchOverlap } from '../mqtt/switch-overlap.js';
 import { startWatchdog } from './watchdog.js';
 
 // Names callers and tests import from here since before they moved.
 export type { ReloadOutcome } from './reload-plan.js';
-export type { CameraStats } from './status-reports.js';
+export type { CameraStats } from '../frames/status-reports.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;

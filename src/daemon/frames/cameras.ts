@@ -2,11 +2,11 @@
  * The cameras of the running config: each one's waiting frame and counters, which topic feeds which
  * camera, and whose turn it is to send a frame into the pipeline (so a busy camera cannot starve the rest).
  */
-import type { CameraConfig } from './config-schema.js';
-import type { DaemonConfig } from './config-load.js';
+import type { CameraConfig } from '../config/config-schema.js';
+import type { DaemonConfig } from '../config/config-load.js';
 import type { Frame } from './frame-intake.js';
 import { FrameSlot } from './frame-slot.js';
-import { frameSubscription } from './topics.js';
+import { frameSubscription } from '../mqtt/topics.js';
 
 export interface Counters {
   received: number;

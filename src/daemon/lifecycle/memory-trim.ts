@@ -4,7 +4,7 @@
  * native/src/memory.cc). Without the native addon, RSS creeps; the log says so once.
  */
 import type { Logger } from 'pino';
-import { loadNativeAddon } from '../native/addon.js';
+import { loadNativeAddon } from '../../native/addon.js';
 
 interface MemoryAddon {
   trim(): boolean;

@@ -2,7 +2,7 @@
  * The daemon's MQTT connection: the session settings and topics a config asks for, and the pair the
  * daemon publishes through now (a reload that changes them opens a new pair beside it: session-switch.ts).
  */
-import type { DaemonConfig } from './config-load.js';
+import type { DaemonConfig } from '../config/config-load.js';
 import type { MqttSession, SessionOptions } from './mqtt-session.js';
 import { topicsFor, type Topics } from './topics.js';
 

@@ -4,8 +4,8 @@
  * new one beside the old and closes the old once its frames are answered.
  */
 import type { Logger } from 'pino';
-import type { Device, DeviceDescription } from '../devices/device.js';
-import type { DaemonConfig } from './config-load.js';
+import type { Device, DeviceDescription } from '../../devices/device.js';
+import type { DaemonConfig } from '../config/config-load.js';
 
 export interface Crop {
   readonly x: number;

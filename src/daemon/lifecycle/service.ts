@@ -10,13 +10,13 @@
  * broker URL) starts again with the new config; an edit that does not validate is refused and start-up
  * goes on with the config it has.
  */
-import type { DeviceWatcher } from '../devices/hotplug.js';
-import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../systemd/journal.js';
-import { createNotifier } from '../systemd/notify.js';
-import type { ClassifierFactory } from './classifier.js';
-import { ConfigError, formatProblem } from './config-error.js';
-import { loadConfig, type DaemonConfig } from './config-load.js';
-import { watchConfigFile } from './config-watch.js';
+import type { DeviceWatcher } from '../../devices/hotplug.js';
+import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../../systemd/journal.js';
+import { createNotifier } from '../../systemd/notify.js';
+import type { ClassifierFactory } from '../frames/classifier.js';
+import { ConfigError, formatProblem } from '../config/config-error.js';
+import { loadConfig, type DaemonConfig } from '../config/config-load.js';
+import { watchConfigFile } from '../config/config-watch.js';
 import { listenControl, type ControlServer } from './control-socket.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type LoggerOptions } from './logger.js';

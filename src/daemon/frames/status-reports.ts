@@ -3,11 +3,11 @@
  * status (so a dashboard joining late sees the current state), and periodic per-camera stats; plus the
  * one-line summary systemd shows as STATUS.
  */
-import { deviceTypeOf } from '../devices/device.js';
+import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './cameras.js';
-import type { DaemonConfig } from './config-load.js';
-import type { Connection } from './connection.js';
+import type { DaemonConfig } from '../config/config-load.js';
+import type { Connection } from '../mqtt/connection.js';
 
 export interface CameraStats {
   readonly fps: number;

@@ -8,8 +8,8 @@
  * topic a reload leaves behind (camera removed, node or discovery prefix changed, discovery turned off)
  * gets an empty retained payload, which makes Home Assistant delete that entity.
  */
-import { packageVersion } from '../package-version.js';
-import type { DaemonConfig } from './config-load.js';
+import { packageVersion } from '../../package-version.js';
+import type { DaemonConfig } from '../config/config-load.js';
 import type { Connection } from './connection.js';
 import type { IncomingMessage } from './mqtt-session.js';
 import { topicsFor } from './topics.js';

@@ -6,10 +6,10 @@
 import type { Logger } from 'pino';
 import type { Camera, QueuedFrame } from './cameras.js';
 import { InferenceError, type Classification, type ClassifierInfo } from './classifier.js';
-import type { DaemonConfig } from './config-load.js';
+import type { DaemonConfig } from '../config/config-load.js';
 import { isPublishTopic } from './frame-intake.js';
-import type { Connection } from './connection.js';
-import type { PublishProperties } from './mqtt-session.js';
+import type { Connection } from '../mqtt/connection.js';
+import type { PublishProperties } from '../mqtt/mqtt-session.js';
 import { round } from './status-reports.js';
 
 export class FrameReplies {

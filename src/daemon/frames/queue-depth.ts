@@ -5,7 +5,7 @@
  * cameras flooding: 4 frames gave 0.84-0.92 of the bare pipeline's throughput, 6 gave 0.93-0.96
  * (docs/benchmarks.md). More frames in flight also means more latency when the cameras overload it.
  */
-import type { DaemonConfig } from './config-load.js';
+import type { DaemonConfig } from '../config/config-load.js';
 
 export function queueDepthFor(limits: DaemonConfig['limits'], segments: number): number {
   return limits.queueDepth ?? 2 * segments + 2;

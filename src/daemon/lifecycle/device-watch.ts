@@ -3,9 +3,9 @@
  * come and go): USB hot-plug events when the usb package has them, polling otherwise.
  */
 import type { Logger } from 'pino';
-import { DeviceWatcher, usbPackageEvents } from '../devices/hotplug.js';
-import { isCpuDeviceId } from '../devices/device.js';
-import type { ClassifierInfo } from './classifier.js';
+import { DeviceWatcher, usbPackageEvents } from '../../devices/hotplug.js';
+import { isCpuDeviceId } from '../../devices/device.js';
+import type { ClassifierInfo } from '../frames/classifier.js';
 
 export function usesOnlyCpu(info: ClassifierInfo): boolean {
   return info.devices.flat().every((id) => isCpuDeviceId(id));

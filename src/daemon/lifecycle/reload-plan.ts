@@ -3,8 +3,8 @@
  * when a field the classifier depends on changed, and a new MQTT session is opened beside the old one
  * when the connection (broker, credentials, client, topics) changed; the rest applies in place.
  */
-import type { DaemonConfig } from './config-load.js';
-import { sameConnection } from './connection.js';
+import type { DaemonConfig } from '../config/config-load.js';
+import { sameConnection } from '../mqtt/connection.js';
 
 /** What a reload did, also published on the events topic. */
 export interface ReloadOutcome {

@@ -9,7 +9,7 @@
 import { unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { DEFAULT_RUNTIME_DIR } from '../devices/lease.js';
+import { DEFAULT_RUNTIME_DIR } from '../../devices/lease.js';
 import type { ReloadOutcome } from './reload-plan.js';
 
 const SOCKET_NAME = 'control.sock';

@@ -7,7 +7,7 @@
  */
 import { pino, type DestinationStream, type Level, type Logger, type LevelWithSilent } from 'pino';
 import { PinoPretty } from 'pino-pretty';
-import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../systemd/journal.js';
+import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../../systemd/journal.js';
 
 export type { Logger };
 
