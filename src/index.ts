@@ -39,4 +39,4 @@ export { verifySegments, type VerifyOptions, type VerifyReport } from './devices
 // Images in, classes out.
 export { imageToTensor, imageSize, ImageInputError } from './image/to-tensor.js';
 export { readLabels, LabelsError, type Labels } from './classify/labels.js';
-export { topK, type Classification } from './classify/top-k.js';
+export { topK, type ScoredClass } from './classify/top-k.js';

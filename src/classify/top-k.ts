@@ -2,7 +2,7 @@
 import type { TensorData, TensorSpec } from '../tensors/tensor.js';
 import type { Labels } from './labels.js';
 
-export interface Classification {
+export interface ScoredClass {
   readonly index: number;
   /** Absent when no labels were given or they have none for this index. */
   readonly label?: string;
@@ -25,7 +25,7 @@ export function classCount(spec: TensorSpec): number {
  * The `k` highest-scoring classes of `output` (a [1, N] or [N] tensor described by `spec`), best
  * first; equal scores keep the lower index first.
  */
-export function topK(output: TensorData, spec: TensorSpec, k: number, labels?: Labels): Classification[] {
+export function topK(output: TensorData, spec: TensorSpec, k: number, labels?: Labels): ScoredClass[] {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
   classCount(spec);
   const raw = Array.from(output as ArrayLike<number | bigint>, Number);

@@ -54,7 +54,8 @@ export class PipelineCore {
   /** Whether the workers are held (ref'd) because items are in the stages. */
   private active = false;
   private hangTimer: NodeJS.Timeout | undefined;
-  readonly maxInFlight: number;
+  /** Items the byte budget has room for (one slab each). */
+  readonly budgetSlabs: number;
 
   constructor(
     readonly chain: ChainAnalysis,
@@ -63,7 +64,7 @@ export class PipelineCore {
     allocator: SlabAllocator,
     private readonly limits: RunnerLimits,
   ) {
-    this.maxInFlight = Math.floor(limits.byteBudget / layout.byteSize);
+    this.budgetSlabs = Math.floor(limits.byteBudget / layout.byteSize);
     this.executors = stages.flatMap((s) => s.slots.map((slot) => slot.executor));
     this.slabs = new SlabTracker(allocator, layout.byteSize, this.executors);
     this.output = new OrderedOutput(
@@ -93,7 +94,7 @@ export class PipelineCore {
     const slots = this.stages.reduce((n, s) => n + s.slots.length, 0);
     // +1: the item pop waits for is always let into a full output queue.
     const queues = l.inputQueueLimit + slots * SLOT_DEPTH + (this.stages.length - 1) * l.stageQueueLimit + l.outputQueueLimit + 1;
-    return Math.min(this.maxInFlight, queues);
+    return Math.min(this.budgetSlabs, queues);
   }
 
   get inFlight(): number {
@@ -105,7 +106,7 @@ export class PipelineCore {
    * budget, so that holding them can never keep every push out.
    */
   get heldLimit(): number {
-    return Math.max(0, Math.min(this.limits.heldOutputLimit, this.maxInFlight - 1));
+    return Math.max(0, Math.min(this.limits.heldOutputLimit, this.budgetSlabs - 1));
   }
 
   private hasRoom(): boolean {
@@ -115,7 +116,7 @@ export class PipelineCore {
     return (
       this.stages[0]!.queue.length < this.limits.inputQueueLimit &&
       this.inFlight < this.inFlightLimit &&
-      this.inFlight + this.held < this.maxInFlight
+      this.inFlight + this.held < this.budgetSlabs
     );
   }
 

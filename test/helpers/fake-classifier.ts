@@ -3,7 +3,7 @@
  * last byte, a frame holding the text BROKEN fails to decode, and `hold()` stalls the pipeline the way
  * a slow or hung accelerator would.
  */
-import type { Classification, ClassifierInfo, Crop, FrameClassifier } from '../../src/daemon/frames/classifier.js';
+import type { FrameResult, ClassifierInfo, Crop, FrameClassifier } from '../../src/daemon/frames/classifier.js';
 
 /** A JPEG-signed payload whose classification is `index` (0..255). */
 export function fakeJpeg(index: number, extra = ''): Buffer {
@@ -35,7 +35,7 @@ export class FakeClassifier implements FrameClassifier {
     return this.active;
   }
 
-  async classify(image: Buffer, crop?: Crop): Promise<Classification> {
+  async classify(image: Buffer, crop?: Crop): Promise<FrameResult> {
     if (this.closed) throw new Error('classifier closed');
     this.active++;
     try {

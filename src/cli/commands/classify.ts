@@ -7,7 +7,7 @@ import { imageToTensor } from '../../image/to-tensor.js';
 import { readLabels } from '../../classify/labels.js';
 import { fitLabels } from '../../classify/labels-fit.js';
 import { classifierTensors } from '../../daemon/config/model-check.js';
-import { topK, type Classification } from '../../classify/top-k.js';
+import { topK, type ScoredClass } from '../../classify/top-k.js';
 
 /** Classifies images with a whole model on the CPU: the reference a pipeline's output is checked against. */
 const classify: Command = {
@@ -38,7 +38,7 @@ const classify: Command = {
       const { input, output, classes } = await aboutFile(values.model, () => classifierTensors(engine.inputs, engine.outputs));
       const { labels, note } = fitLabels(labelsFile, classes, values.labels);
       if (note !== undefined) process.stderr.write(`note: ${note}\n`);
-      const results: { image: string; classes: Classification[] }[] = [];
+      const results: { image: string; classes: ScoredClass[] }[] = [];
       for (const image of positionals) {
         const tensor = await imageToTensor(await readInputFile(image, 'image'), input, { source: image });
         const outputs = await engine.invoke({ [input.name]: tensor });
@@ -58,6 +58,6 @@ const classify: Command = {
 export default classify;
 
 /** `286 Egyptian cat 0.741 (189)`: the raw value only where the output is quantized. */
-function formatClass(c: Classification, quantized: boolean): string {
+function formatClass(c: ScoredClass, quantized: boolean): string {
   return `${c.index} ${c.label ?? '?'} ${c.score.toFixed(3)}${quantized ? ` (${c.raw})` : ''}`;
 }

@@ -20,7 +20,7 @@ export interface Prediction {
   readonly score: number;
 }
 
-export interface Classification {
+export interface FrameResult {
   readonly top: readonly Prediction[];
   /** Decode, crop, resize and conversion time. */
   readonly decodeMs: number;
@@ -76,7 +76,7 @@ export interface FrameClassifier {
    * Rejects with a message that says what is wrong: with the image (ImageInputError), this frame's
    * inference (InferenceError) or the whole pipeline (PipelineDownError).
    */
-  classify(image: Buffer, crop?: Crop): Promise<Classification>;
+  classify(image: Buffer, crop?: Crop): Promise<FrameResult>;
   /**
    * For the stats topic, JSON-serialisable: per-segment latency and queue depth, and per device (id)
    * its invokes, failures, busy fraction since the last call and, for Edge TPUs, health.

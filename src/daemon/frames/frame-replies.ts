@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Camera, QueuedFrame } from './cameras.js';
-import { InferenceError, type Classification, type ClassifierInfo } from './classifier.js';
+import { InferenceError, type FrameResult, type ClassifierInfo } from './classifier.js';
 import type { DaemonConfig } from '../config/config-load.js';
 import { isPublishTopic } from './frame-intake.js';
 import type { Connection } from '../mqtt/connection.js';
@@ -22,7 +22,7 @@ export class FrameReplies {
   ) {}
 
   /** Publishes one frame's classification; `startedAt` is when it left the slot. */
-  result(cam: Camera, frame: QueuedFrame, classification: Classification, info: ClassifierInfo, startedAt: number): void {
+  result(cam: Camera, frame: QueuedFrame, classification: FrameResult, info: ClassifierInfo, startedAt: number): void {
     const result = {
       camera: cam.id,
       sequence: frame.sequence,

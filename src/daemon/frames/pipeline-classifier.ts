@@ -19,7 +19,7 @@ import { probePci } from '../../devices/pci-probe.js';
 import { runnerInput } from '../../pipeline/runner-input.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../../pipeline/errors.js';
 import { PipelinedModelRunner } from '../../pipeline/runner.js';
-import { InferenceError, PipelineDownError, type BuildContext, type Classification, type ClassifierFactory, type ClassifierInfo, type Crop, type FrameClassifier } from './classifier.js';
+import { InferenceError, PipelineDownError, type BuildContext, type FrameResult, type ClassifierFactory, type ClassifierInfo, type Crop, type FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from '../config/config-load.js';
 import { classifierTensors, checkModel } from '../config/model-check.js';
 import { queueDepthFor } from './queue-depth.js';
@@ -63,7 +63,7 @@ class PipelineClassifier implements FrameClassifier {
     for (const d of edgeTpus) this.health.set(d.id, d.health);
   }
 
-  async classify(image: Buffer, crop?: Crop): Promise<Classification> {
+  async classify(image: Buffer, crop?: Crop): Promise<FrameResult> {
     this.active++;
     try {
       return await this.run(image, crop);
@@ -72,7 +72,7 @@ class PipelineClassifier implements FrameClassifier {
     }
   }
 
-  private async run(image: Buffer, crop?: Crop): Promise<Classification> {
+  private async run(image: Buffer, crop?: Crop): Promise<FrameResult> {
     const started = performance.now();
     const maxPixels = this.config.limits.maxImagePixels;
     let bytes: Uint8Array = image;

@@ -40,10 +40,6 @@ import { topicsFor } from '../mqtt/topics.js';
 import { SwitchOverlap } from '../mqtt/switch-overlap.js';
 import { startWatchdog } from './watchdog.js';
 
-// Names callers and tests import from here since before they moved.
-export type { ReloadOutcome } from './reload-plan.js';
-export type { CameraStats } from '../frames/status-reports.js';
-
 export interface DaemonOptions {
   readonly config: DaemonConfig;
   readonly createClassifier: ClassifierFactory;
