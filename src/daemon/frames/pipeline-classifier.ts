@@ -1,55 +1,31 @@
 /**
- * The real FrameClassifier: the configured model, split into segments (or given as segment files),
- * in one PipelinedModelRunner; frames decoded and resized by sharp (libvips' thread pool, off the main
- * thread) into the model's input tensor; top-k with labels from the output tensor.
+ * The real FrameClassifier: the configured model (served-model.ts) in one PipelinedModelRunner; a
+ * frame is decoded and resized by sharp (libvips' thread pool, off the main thread) into the model's
+ * input tensor, run, and its output turned into top-k with labels. Its stats: pipeline-stats.ts.
  */
-import { createHash } from 'node:crypto';
-import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
 import type { Labels } from '../../classify/labels.js';
 import { topK } from '../../classify/top-k.js';
 import type { NamedTensors, TensorSpec } from '../../tensors/tensor.js';
 import { ImageInputError, imageToTensor } from '../../image/to-tensor.js';
-import { readModel, writeModel } from '../../model/index.js';
-import { segmentModel } from '../../model/segment/index.js';
-import { engineTimer } from '../../devices/segment-timer.js';
-import { describeDevice, deviceTypeOf, type Device, type DeviceHealth } from '../../devices/device.js';
-import { probePci } from '../../devices/pci-probe.js';
+import { describeDevice, deviceTypeOf, type Device } from '../../devices/device.js';
 import { runnerInput } from '../../pipeline/runner-input.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../../pipeline/errors.js';
 import { PipelinedModelRunner } from '../../pipeline/runner.js';
 import { InferenceError, PipelineDownError, type BuildContext, type FrameResult, type ClassifierFactory, type ClassifierInfo, type Crop, type FrameClassifier } from './classifier.js';
 import type { DaemonConfig } from '../config/config-load.js';
 import { classifierTensors, checkModel } from '../config/model-check.js';
+import { PipelineStatsReporter } from './pipeline-stats.js';
 import { queueDepthFor } from './queue-depth.js';
-
-/** The segments' bytes from the files `config.model` names (as checkModel read them), and the bytes hashed to identify the model in results. */
-async function segmentSources(config: DaemonConfig, files: readonly Buffer[]): Promise<{ sources: Uint8Array[]; hashed: readonly Buffer[] }> {
-  const m = config.model;
-  if (m.segmentFiles !== undefined) return { sources: files.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)), hashed: files };
-  const bytes = files[0]!;
-  const whole = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = m.segments ?? 1;
-  if (count === 1) return { sources: [whole], hashed: [bytes] };
-  const model = readModel(whole);
-  // latency measures candidate segments on the CPU engine, as `coral-pipe segment --strategy latency` does.
-  const { segments } = await segmentModel(
-    model,
-    m.strategy === 'latency' ? { strategy: 'latency', count, timer: engineTimer() } : { strategy: 'params', count },
-  );
-  return { sources: segments.map((s) => writeModel(s.model)), hashed: [bytes] };
-}
+import { modelIdentity, segmentSources, strategyOf, type ServedModel } from './served-model.js';
 
 class PipelineClassifier implements FrameClassifier {
   /** classify calls not yet finished (decoding ones included), and who waits for them to end. */
   private active = 0;
   private idle: (() => void)[] = [];
 
-  /** Health of the Edge TPUs in use (PCIe ones refreshed with every stats call, for temperature). */
-  private readonly health = new Map<string, DeviceHealth>();
-  /** When stats() last ran and each device's engine time then: busy fractions are over the time between. */
-  private lastStats = { at: performance.now(), busyMs: new Map<string, number>() };
+  private readonly reporter: PipelineStatsReporter;
 
   constructor(
     readonly info: ClassifierInfo,
@@ -60,7 +36,7 @@ class PipelineClassifier implements FrameClassifier {
     private readonly config: DaemonConfig,
     edgeTpus: readonly Device[],
   ) {
-    for (const d of edgeTpus) this.health.set(d.id, d.health);
+    this.reporter = new PipelineStatsReporter(edgeTpus);
   }
 
   async classify(image: Buffer, crop?: Crop): Promise<FrameResult> {
@@ -116,42 +92,7 @@ class PipelineClassifier implements FrameClassifier {
   }
 
   stats(): Record<string, unknown> {
-    const s = this.runner.stats();
-    void this.refreshHealth();
-    const now = performance.now();
-    const elapsed = Math.max(now - this.lastStats.at, 1e-3);
-    const busyMs = new Map<string, number>();
-    const devices: Record<string, Record<string, unknown>> = {};
-    for (const [segment, seg] of s.segments.entries()) {
-      for (const e of seg.executors) {
-        busyMs.set(e.device, e.busyMsTotal);
-        const busy = (e.busyMsTotal - (this.lastStats.busyMs.get(e.device) ?? 0)) / elapsed;
-        const { problems, ...health } = this.health.get(e.device) ?? { problems: [] };
-        devices[e.device] = { segment, invokes: e.count, failures: e.failures, busyFraction: Number(Math.min(1, busy).toFixed(3)), ...health, ...(problems.length > 0 && { problems }) };
-      }
-    }
-    this.lastStats = { at: now, busyMs };
-    return {
-      devices,
-      inFlight: s.inFlight,
-      latencyMsP50: s.latencyMsP50,
-      latencyMsP99: s.latencyMsP99,
-      segments: s.segments.map((seg) => ({
-        name: seg.name,
-        devices: seg.devices,
-        count: seg.count,
-        failures: seg.failures,
-        busyMsMean: Number(seg.busyMsMean.toFixed(3)),
-        latencyMsP50: seg.latencyMsP50,
-        latencyMsP99: seg.latencyMsP99,
-        queueDepth: seg.queueDepth,
-      })),
-    };
-  }
-
-  private async refreshHealth(): Promise<void> {
-    if (![...this.health.keys()].some((id) => id.startsWith('pci:'))) return;
-    for (const device of await probePci().catch(() => [])) if (this.health.has(device.id)) this.health.set(device.id, device.health);
+    return this.reporter.report(this.runner.stats());
   }
 
   /** Waits for every frame handed over (still decoding or in the pipeline) to be answered, then frees the pipeline. */
@@ -159,23 +100,6 @@ class PipelineClassifier implements FrameClassifier {
     if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     await this.runner.close();
   }
-}
-
-function strategyOf(config: DaemonConfig): NonNullable<ClassifierInfo['strategy']> {
-  const m = config.model;
-  if (m.segmentFiles !== undefined) return 'files';
-  return (m.segments ?? 1) === 1 ? 'whole' : (m.strategy ?? 'params');
-}
-
-/** What identifies the model in results and logs. */
-export interface ServedModel {
-  readonly name: string;
-  readonly hash: string;
-  readonly labels?: Labels;
-  /** How the labels file was fitted to the output when not one label per output (labels-fit.ts), logged at build. */
-  readonly labelsNote?: string;
-  /** The Edge TPUs in use, for health in stats. */
-  readonly edgeTpus?: readonly Device[];
 }
 
 /**
@@ -216,19 +140,14 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
   // Before anything is built: a model that cannot serve is refused with its config line, and a reload keeps the old pipeline.
   const checked = await checkModel(config, { devices: context.devices });
   const { sources, hashed } = await segmentSources(config, checked.files);
-  const hash = createHash('sha256');
-  for (const b of hashed) hash.update(b);
   const input = await runnerInput(sources.map((model, i) => ({ name: `segment ${i}`, model })), config.devices, context);
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
     // Enough room for every frame the daemon lets in at once.
     inputQueueLimit: queueDepthFor(config.limits, sources.length),
   });
-  const first = config.model.file ?? config.model.segmentFiles![0]!;
-  const name = config.model.name ?? path.basename(first).replace(/(_segment_\d+_of_\d+)?(_edgetpu)?\.tflite$/, '');
   return classifierOverRunner(runner, config, log, {
-    name,
-    hash: hash.digest('hex').slice(0, 16),
+    ...modelIdentity(config, hashed),
     ...(checked.labels && { labels: checked.labels.labels }),
     ...(checked.labels?.note !== undefined && { labelsNote: checked.labels.note }),
     edgeTpus: input.edgeTpus,
