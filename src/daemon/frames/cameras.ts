@@ -26,8 +26,6 @@ export class Camera {
   /** Totals at the last stats tick, for per-interval rates. */
   lastTick: Counters = { ...this.totals };
   nextSequence = 1;
-  lastErrorLog = -Infinity;
-  suppressedErrors = 0;
 
   constructor(
     readonly id: string,

@@ -13,6 +13,9 @@ import type { PublishProperties } from '../mqtt/mqtt-session.js';
 import { round } from './status-reports.js';
 
 export class FrameReplies {
+  /** Per camera id: when its refusals were last logged, and how many went unlogged since. */
+  private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+
   constructor(
     /** The connection in force now: a reload may replace it, and answers go out on the current one. */
     private readonly connection: () => Connection,
@@ -51,15 +54,17 @@ export class FrameReplies {
       ...(correlationData !== undefined && { correlationData }),
     });
     const now = performance.now();
-    if (now - cam.lastErrorLog < this.config().statsIntervalSeconds * 1000) {
-      cam.suppressedErrors++;
+    const logged = this.errorLog.get(cam.id) ?? { at: -Infinity, suppressed: 0 };
+    this.errorLog.set(cam.id, logged);
+    if (now - logged.at < this.config().statsIntervalSeconds * 1000) {
+      logged.suppressed++;
       return;
     }
     // Segment and device tell journald users which accelerator misbehaves.
     const where = err instanceof InferenceError ? { segment: err.segment, device: err.device } : {};
-    this.log.warn({ event: 'bad-frame', camera: cam.id, ...(sequence !== undefined && { sequence }), ...where, reason, suppressed: cam.suppressedErrors }, `camera ${cam.id}: frame refused: ${reason}`);
-    cam.lastErrorLog = now;
-    cam.suppressedErrors = 0;
+    this.log.warn({ event: 'bad-frame', camera: cam.id, ...(sequence !== undefined && { sequence }), ...where, reason, suppressed: logged.suppressed }, `camera ${cam.id}: frame refused: ${reason}`);
+    logged.at = now;
+    logged.suppressed = 0;
   }
 
   /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
