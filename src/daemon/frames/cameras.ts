@@ -77,10 +77,6 @@ export class Cameras {
     return this.byId.values();
   }
 
-  subscriptions(sharedGroup: string | undefined): string[] {
-    return [...this.byTopic.keys()].map((t) => frameSubscription(t, sharedGroup));
-  }
-
   /** The next camera in turn with a frame still worth classifying; expired frames are counted and skipped. */
   next(): [Camera, QueuedFrame] | undefined {
     const cams = [...this.byId.values()];
@@ -97,4 +93,9 @@ export class Cameras {
     }
     return undefined;
   }
+}
+
+/** The MQTT subscriptions for the frame topics of `config`'s cameras. */
+export function frameSubscriptions(config: DaemonConfig): string[] {
+  return Object.values(config.cameras).flatMap((camera) => camera.topics.map((t) => frameSubscription(t, config.mqtt.sharedGroup)));
 }

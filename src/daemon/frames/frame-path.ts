@@ -4,57 +4,67 @@
  * and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls progress.
  */
 import type { Camera, Cameras, QueuedFrame } from './cameras.js';
-import { PipelineDownError, type FrameClassifier } from './classifier.js';
-import type { DaemonConfig } from '../config/config-load.js';
+import { PipelineDownError } from './classifier.js';
 import { BadFrameError, parseFrame } from './frame-intake.js';
 import type { FrameReplies } from './frame-replies.js';
 import type { IncomingMessage } from '../mqtt/mqtt-session.js';
 import { queueDepthFor } from './queue-depth.js';
-
-/** What the frame path asks of the daemon around it. */
-export interface FramePathHost {
-  config(): DaemonConfig;
-  /** The classifier new frames go to; a reload or rebuild replaces it. */
-  classifier(): FrameClassifier;
-  stopping(): boolean;
-  /** Whether the pipeline has failed and not been rebuilt yet. */
-  pipelineDown(): boolean;
-  /** The current pipeline itself refused a frame: it is dead. */
-  pipelineFailed(err: Error): void;
-}
+import type { Serving } from './serving.js';
 
 export class FramePath {
   /** Frames in the pipeline now. */
   inFlight = 0;
   /** Frames answered or refused by the pipeline: what the watchdog counts as progress. */
   progress = 0;
+  /** While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one. */
+  private paused = false;
+  private stopped = false;
 
   constructor(
     private readonly cameras: Cameras,
     private readonly replies: FrameReplies,
-    private readonly host: FramePathHost,
+    /** What serves now; serve() replaces it. */
+    private serving: Serving,
+    /** Told (once per classifier) when the classifier in force said its pipeline is down. */
+    private readonly pipelineDown: (err: PipelineDownError) => void,
   ) {}
+
+  /** From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a new pipeline serves). */
+  serve(serving: Serving, resume: boolean): void {
+    this.serving = serving;
+    if (resume) this.paused = false;
+    this.pump();
+  }
+
+  /** The pipeline is down: frames wait until serve() gives a new one. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Takes no more frames (those in the pipeline are still answered). */
+  stop(): void {
+    this.stopped = true;
+  }
 
   /** Takes one MQTT message on a frame topic; a bad one is answered with an error, never thrown. */
   accept(message: IncomingMessage): void {
     const cam = this.cameras.ofTopic(message.topic);
-    if (cam === undefined || this.host.stopping()) return;
+    if (cam === undefined || this.stopped) return;
     try {
-      const frame = parseFrame(cam.id, message, this.host.config().limits);
+      const frame = parseFrame(cam.id, message, this.serving.config.limits);
       cam.totals.received++;
       cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
       this.pump();
     } catch (err) {
       const bad = err instanceof BadFrameError ? err : undefined;
       const reason = bad?.reason ?? String((err as Error).message ?? err);
-      this.replies.refused(cam, reason, message.properties.responseTopic, message.properties.correlationData, bad?.sequence);
+      this.replies.refused(this.serving, cam, reason, message.properties.responseTopic, message.properties.correlationData, bad?.sequence);
     }
   }
 
   /** Starts frames while there is room in the pipeline, one camera after another. */
   pump(): void {
-    // While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one.
-    while (!this.host.stopping() && !this.host.pipelineDown() && this.inFlight < queueDepthFor(this.host.config().limits, this.host.classifier().info.segments)) {
+    while (!this.stopped && !this.paused && this.inFlight < queueDepthFor(this.serving.config.limits, this.serving.classifier.info.segments)) {
       const next = this.cameras.next();
       if (next === undefined) return;
       const [cam, frame] = next;
@@ -70,7 +80,8 @@ export class FramePath {
   /** Classifies and answers one frame; resolves false when the pipeline itself is down. Never rejects. */
   private async process(cam: Camera, frame: QueuedFrame): Promise<boolean> {
     // Pinned for this frame: a reload swaps the classifier, and the frame stays with the one it entered.
-    const classifier = this.host.classifier();
+    // Its answer goes out on the connection in force when it is done (this.serving then).
+    const classifier = this.serving.classifier;
     const startedAt = performance.now();
     let classification;
     try {
@@ -78,13 +89,13 @@ export class FramePath {
     } catch (err) {
       // libvips repeats its complaint over several lines; the first says it.
       const reason = String((err as Error).message ?? err).split('\n')[0]!;
-      this.replies.refused(cam, reason, frame.responseTopic, frame.correlationData, frame.sequence, err);
-      const down = err instanceof PipelineDownError;
-      if (down && classifier === this.host.classifier()) this.host.pipelineFailed(err);
-      return !down;
+      this.replies.refused(this.serving, cam, reason, frame.responseTopic, frame.correlationData, frame.sequence, err);
+      if (!(err instanceof PipelineDownError)) return true;
+      if (classifier === this.serving.classifier) this.pipelineDown(err);
+      return false;
     }
     cam.totals.answered++;
-    this.replies.result(cam, frame, classification, classifier.info, startedAt);
+    this.replies.result(this.serving, cam, frame, classification, classifier.info, startedAt);
     return true;
   }
 }

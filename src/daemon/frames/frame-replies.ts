@@ -6,26 +6,19 @@
 import type { Logger } from 'pino';
 import type { Camera, QueuedFrame } from './cameras.js';
 import { InferenceError, type FrameResult, type ClassifierInfo } from './classifier.js';
-import type { DaemonConfig } from '../config/config-load.js';
 import { isPublishTopic } from './frame-intake.js';
-import type { Connection } from '../mqtt/connection.js';
 import type { PublishProperties } from '../mqtt/mqtt-session.js';
+import type { Serving } from './serving.js';
 import { round } from './status-reports.js';
 
 export class FrameReplies {
   /** Per camera id: when its refusals were last logged, and how many went unlogged since. */
   private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(
-    /** The connection in force now: a reload may replace it, and answers go out on the current one. */
-    private readonly connection: () => Connection,
-    /** The config in force now: reloads change it. */
-    private readonly config: () => DaemonConfig,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly log: Logger) {}
 
-  /** Publishes one frame's classification; `startedAt` is when it left the slot. */
-  result(cam: Camera, frame: QueuedFrame, classification: FrameResult, info: ClassifierInfo, startedAt: number): void {
+  /** Publishes one frame's classification on `serving`'s connection; `startedAt` is when it left the slot. */
+  result(serving: Serving, cam: Camera, frame: QueuedFrame, classification: FrameResult, info: ClassifierInfo, startedAt: number): void {
     const result = {
       camera: cam.id,
       sequence: frame.sequence,
@@ -41,22 +34,22 @@ export class FrameReplies {
         total: round(performance.now() - frame.receivedAt),
       },
     };
-    this.publish(this.connection().topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
+    this.publish(serving, serving.connection.topics.result(cam.id), JSON.stringify(result), frame.sequence, frame);
   }
 
   /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
-  refused(cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
+  refused(serving: Serving, cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
     cam.totals.errors++;
     // The same fields as the log line below: camera, the frame's sequence when it had one, reason.
     const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), reason, time: new Date().toISOString() });
-    this.publish(this.connection().topics.error(cam.id), payload, sequence, {
+    this.publish(serving, serving.connection.topics.error(cam.id), payload, sequence, {
       ...(responseTopic !== undefined && { responseTopic }),
       ...(correlationData !== undefined && { correlationData }),
     });
     const now = performance.now();
     const logged = this.errorLog.get(cam.id) ?? { at: -Infinity, suppressed: 0 };
     this.errorLog.set(cam.id, logged);
-    if (now - logged.at < this.config().statsIntervalSeconds * 1000) {
+    if (now - logged.at < serving.config.statsIntervalSeconds * 1000) {
       logged.suppressed++;
       return;
     }
@@ -68,8 +61,8 @@ export class FrameReplies {
   }
 
   /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
-  private publish(topic: string, payload: string, sequence: number | undefined, frame: { timestamp?: number; responseTopic?: string; correlationData?: Buffer }): void {
-    const m = this.config().mqtt;
+  private publish({ config, connection }: Serving, topic: string, payload: string, sequence: number | undefined, frame: { timestamp?: number; responseTopic?: string; correlationData?: Buffer }): void {
+    const m = config.mqtt;
     const properties: PublishProperties = {
       contentType: 'application/json',
       userProperties: {
@@ -79,7 +72,7 @@ export class FrameReplies {
       ...(m.resultExpirySeconds !== undefined && { messageExpiryInterval: m.resultExpirySeconds }),
       ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
     };
-    const session = this.connection().session;
+    const session = connection.session;
     session.publish({ topic, payload, qos: m.resultQos, properties });
     // Also reached with a refused frame's raw response topic: never publish where the broker would drop us.
     if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });

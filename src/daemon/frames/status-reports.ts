@@ -6,8 +6,8 @@
 import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './cameras.js';
-import type { DaemonConfig } from '../config/config-load.js';
 import type { Connection } from '../mqtt/connection.js';
+import type { Serving } from './serving.js';
 
 export interface CameraStats {
   readonly fps: number;
@@ -36,21 +36,19 @@ export class StatusReports {
   private readonly startedAt = new Date();
   private statsAt = performance.now();
 
-  /** `connection`: the one in force now (a reload may replace it). */
-  constructor(private readonly connection: () => Connection) {}
-
   /** performance.now() of the last stats (or of the start). */
   get lastStatsAt(): number {
     return this.statsAt;
   }
 
-  event(event: Record<string, unknown>): void {
+  event({ session, topics }: Connection, event: Record<string, unknown>): void {
     const payload = JSON.stringify({ ...event, time: new Date().toISOString() });
-    const { session, topics } = this.connection();
     session.publish({ topic: topics.events, payload, qos: 1, properties: { contentType: 'application/json' } });
   }
 
-  status(config: DaemonConfig, info: ClassifierInfo, cameras: Cameras, health: PipelineHealth): void {
+  /** The retained status of what `serving` serves, on its connection (or on `on`, a connection being left). */
+  status({ config, classifier, connection }: Serving, cameras: Cameras, health: PipelineHealth, on: Connection = connection): void {
+    const info = classifier.info;
     const status = {
       node: config.node,
       state: health.stopped ? 'stopped' : health.failure === undefined ? 'running' : health.cannotServe ? 'cannot-serve' : 'failed',
@@ -66,12 +64,11 @@ export class StatusReports {
       cameras: Object.fromEntries([...cameras.entries()].map(([id, cam]) => [id, { topics: cam.config.topics }])),
       sharedGroup: config.mqtt.sharedGroup ?? null,
     };
-    const { session, topics } = this.connection();
-    session.publishRetained({ topic: topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
+    on.session.publishRetained({ topic: on.topics.status, payload: JSON.stringify(status), qos: 1, properties: { contentType: 'application/json' } });
   }
 
   /** Publishes the rates since the last tick; returns the totals across cameras for the STATUS line. */
-  stats(cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>): { fps: number; droppedFps: number } {
+  stats({ session, topics }: Connection, cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>): { fps: number; droppedFps: number } {
     const now = performance.now();
     const seconds = Math.max((now - this.statsAt) / 1000, 1e-3);
     this.statsAt = now;
@@ -92,7 +89,6 @@ export class StatusReports {
       droppedFps += stats.droppedFps;
       cam.lastTick = totals;
     }
-    const { session, topics } = this.connection();
     const mqtt = session.stats();
     const payload = {
       time: new Date().toISOString(),

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Device } from '../../devices/device.js';
 import type { DeviceWatcher } from '../../devices/hotplug.js';
 import type { Notifier } from '../../systemd/notify.js';
-import { Cameras, type Counters } from '../frames/cameras.js';
+import { Cameras, frameSubscriptions, type Counters } from '../frames/cameras.js';
 import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from '../frames/classifier.js';
 import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
@@ -30,6 +30,7 @@ import { readConfigText, resolveConfig, type DaemonConfig } from '../config/conf
 import { connectionSettings, type Connection } from '../mqtt/connection.js';
 import { FramePath } from '../frames/frame-path.js';
 import { FrameReplies } from '../frames/frame-replies.js';
+import type { Serving } from '../frames/serving.js';
 import { discoverySubscriptions, HomeAssistantDiscovery } from '../mqtt/home-assistant.js';
 import { MqttSession, redactUrl, type SessionStats } from '../mqtt/mqtt-session.js';
 import { DEFAULT_RECOVERY, RebuildSchedule, type RecoveryPolicy } from './rebuild-schedule.js';
@@ -68,6 +69,9 @@ export interface DaemonOptions {
 
 const STOPPING: ReloadOutcome = { ok: false, errors: ['daemon is stopping'] };
 
+/** What a session for `config` subscribes to: its cameras' frame topics and Home Assistant's birth topic. */
+const subscriptionsOf = (config: DaemonConfig) => [...frameSubscriptions(config), ...discoverySubscriptions(config)];
+
 /** `work`, or the signal's reason as soon as it aborts (the work itself goes on unless its owner stops it). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return work;
@@ -81,11 +85,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 export class Daemon {
-  /** The MQTT session and topics in force; a reload may replace them. */
-  private connection: Connection;
+  /** The config, classifier and MQTT connection in force, swapped whole by serve(). */
+  private serving: Serving;
   private readonly cameras = new Cameras();
-  private readonly reports: StatusReports;
-  private readonly discovery = new HomeAssistantDiscovery(() => this.connection);
+  private readonly reports = new StatusReports();
+  private readonly discovery = new HomeAssistantDiscovery();
   private readonly frames: FramePath;
   private readonly rebuilds: RebuildSchedule;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -104,24 +108,34 @@ export class Daemon {
   private lastTried: { readonly text: string; readonly outcome: ReloadOutcome } | undefined;
 
   private constructor(
-    private config: DaemonConfig,
-    private classifier: FrameClassifier,
+    config: DaemonConfig,
+    classifier: FrameClassifier,
     private readonly options: DaemonOptions,
     private readonly leases: ProcessLeases,
     private watcher: DeviceWatcher | undefined,
   ) {
     this.rebuilds = new RebuildSchedule({ ...DEFAULT_RECOVERY, ...options.recovery });
     this.cameras.set(config);
-    this.connection = this.newConnection(config);
-    this.reports = new StatusReports(() => this.connection);
-    const replies = new FrameReplies(() => this.connection, () => this.config, options.log);
-    this.frames = new FramePath(this.cameras, replies, {
-      config: () => this.config,
-      classifier: () => this.classifier,
-      stopping: () => this.stopping,
-      pipelineDown: () => this.pipelineFailure !== undefined,
-      pipelineFailed: (err) => this.pipelineFailed(err),
-    });
+    this.serving = { config, classifier, connection: this.newConnection(config) };
+    this.frames = new FramePath(this.cameras, new FrameReplies(options.log), this.serving, (err) => this.pipelineFailed(err));
+  }
+
+  private get config(): DaemonConfig {
+    return this.serving.config;
+  }
+
+  private get classifier(): FrameClassifier {
+    return this.serving.classifier;
+  }
+
+  private get connection(): Connection {
+    return this.serving.connection;
+  }
+
+  /** Makes `next` what serves, for the daemon and the frame path at once; `resume`: its classifier is a working one. */
+  private serve(next: Serving, resume = false): void {
+    this.serving = next;
+    this.frames.serve(next, resume);
   }
 
   /** Builds the pipeline, connects to MQTT, then tells systemd it is ready. */
@@ -147,7 +161,7 @@ export class Daemon {
       daemon.followDevices();
       await daemon.watchDevicesIfNeeded();
       daemon.publishStatus();
-      daemon.discovery.publish(config);
+      daemon.discovery.publish(config, daemon.connection);
       const session = daemon.connection.session;
       options.notifier?.status(`pipeline built; connecting to the MQTT broker at ${redactUrl(session.url)}`);
       await untilAborted(session.start(), options.signal);
@@ -178,6 +192,7 @@ export class Daemon {
   /** stop() without telling systemd or the log: also what undoes a start that was given up. */
   private async shutDown(): Promise<void> {
     this.stopping = true;
+    this.frames.stop();
     this.halt.abort();
     clearInterval(this.watchdogTimer);
     clearTimeout(this.statsTimer);
@@ -205,15 +220,15 @@ export class Daemon {
     return cam && { ...cam.totals, dropped: cam.slot.dropped };
   }
 
-  /** A session (not started) for `config`, subscribed to the cameras' frame topics as they are now. */
+  /** A session (not started) for `config`, subscribed to the frame topics of its cameras. */
   private newConnection(config: DaemonConfig): Connection {
     const session: MqttSession = new MqttSession({
       ...connectionSettings(config),
-      subscriptions: [...this.cameras.subscriptions(config.mqtt.sharedGroup), ...discoverySubscriptions(config)],
+      subscriptions: subscriptionsOf(config),
       log: this.options.log,
       // During a switch both sessions may receive the same frame: only the current one's count, once.
       onMessage: (message) => {
-        if (session !== this.connection.session || this.discovery.handles(message, this.config)) return;
+        if (session !== this.connection.session || this.discovery.handles(message, this.config, this.connection)) return;
         if (!this.overlap.takenElsewhere(session, message)) this.frames.accept(message);
       },
     });
@@ -229,12 +244,12 @@ export class Daemon {
   }
 
   /** Makes `built` the classifier for new frames; the old one answers what it holds, then closes. */
-  private swapIn(built: FrameClassifier): void {
+  private swapIn(built: FrameClassifier, next: Omit<Serving, 'classifier'> = this.serving): void {
     const log = this.options.log;
     const old = this.classifier;
-    this.classifier = built;
     this.pipelineFailure = undefined;
     this.rebuilds.reset();
+    this.serve({ ...next, classifier: built }, true);
     // A factory may hand out one shared instance; closing it would stop the one just swapped in.
     if (old === built) return;
     const closing = old
@@ -266,7 +281,7 @@ export class Daemon {
       const segment = this.classifier.info.devices.findIndex((ids) => ids.includes(device.id));
       log.warn({ event: 'device-removed', device: device.id, inUse: segment >= 0 }, `device ${device.id} removed`);
       if (segment < 0 || this.stopping) return;
-      this.reports.event({ event: 'device-removed', device: device.id, segment });
+      this.reports.event(this.connection, { event: 'device-removed', device: device.id, segment });
       this.pipelineFailed(new PipelineDownError(`pipeline failed: segment ${segment} on ${device.id} was removed`, `segment ${segment}`, device.id));
     });
     watcher.on('added', (device: Device) => {
@@ -282,9 +297,10 @@ export class Daemon {
   private pipelineFailed(err: Error): void {
     if (this.pipelineFailure !== undefined) return;
     this.pipelineFailure = err;
+    this.frames.pause();
     const where = err instanceof InferenceError ? { segment: err.segment, device: err.device } : {};
     this.options.log.error({ event: 'pipeline-failed', ...where, err: err.message }, err.message);
-    this.reports.event({ event: 'pipeline-failed', ...where, error: err.message });
+    this.reports.event(this.connection, { event: 'pipeline-failed', ...where, error: err.message });
     this.publishStatus();
     // A PipelineDownError's message already starts with "pipeline failed" (or "pipeline closed").
     this.options.notifier?.status(err instanceof PipelineDownError ? err.message : `pipeline failed: ${err.message}`);
@@ -317,11 +333,11 @@ export class Daemon {
       if (lastFast) {
         const text = `cannot serve the config: ${reason}; retrying every ${Math.round(retryInMs / 1000)} s`;
         log.error({ event: 'cannot-serve', attempts: attempt, err: reason, retryInMs }, text);
-        this.reports.event({ event: 'cannot-serve', attempts: attempt, error: reason, retryInMs });
+        this.reports.event(this.connection, { event: 'cannot-serve', attempts: attempt, error: reason, retryInMs });
         this.options.notifier?.status(text);
       } else {
         log.warn({ event: 'rebuild-failed', attempt, err: reason, retryInMs }, `pipeline rebuild ${attempt} failed: ${reason}`);
-        this.reports.event({ event: 'rebuild-failed', attempt, error: reason, retryInMs });
+        this.reports.event(this.connection, { event: 'rebuild-failed', attempt, error: reason, retryInMs });
       }
       this.publishStatus();
       this.scheduleRebuild();
@@ -335,11 +351,10 @@ export class Daemon {
     await this.watchDevicesIfNeeded();
     const info = built.info;
     log.info({ event: 'pipeline-rebuilt', attempts: attempt, devices: info.devices }, `pipeline rebuilt after ${attempt} attempt(s)`);
-    this.reports.event({ event: 'pipeline-rebuilt', attempts: attempt, model: info.model, devices: info.devices });
+    this.reports.event(this.connection, { event: 'pipeline-rebuilt', attempts: attempt, model: info.model, devices: info.devices });
     this.publishStatus();
     this.statusLine = describe(this.classifier.info, 0, 0);
     this.options.notifier?.status(this.statusLine);
-    this.frames.pump();
   }
 
   /**
@@ -418,33 +433,32 @@ export class Daemon {
       await Promise.all([built?.close(), opened?.session.stop()]);
       return STOPPING;
     }
-    // Frames already taken stay with the old classifier, which close() lets finish before freeing it.
-    if (built) {
-      this.swapIn(built);
-      await this.watchDevicesIfNeeded();
-    }
-    // Answers from here on, those of frames taken earlier too, go out on the new session.
-    const old = this.connection;
+    const current = this.serving;
     // The broker or topics left behind keep a retained status: it says `stopped`, as availability will.
-    if (opened) this.publishStatus(true);
-    if (opened) this.connection = opened;
-    if (next.log.level !== this.config.log.level) log.level = next.log.level;
-    const statsRetimed = next.statsIntervalSeconds !== this.config.statsIntervalSeconds;
-    this.config = next;
+    if (opened) this.publishStatus(true, current.connection);
+    if (next.log.level !== current.config.log.level) log.level = next.log.level;
+    const statsRetimed = next.statsIntervalSeconds !== current.config.statsIntervalSeconds;
     this.cameras.set(next);
-    await this.connection.session.setSubscriptions([...this.cameras.subscriptions(next.mqtt.sharedGroup), ...discoverySubscriptions(next)]);
+    // One swap: new frames go to the new classifier (frames already taken stay with the old one, which
+    // close() lets finish), and answers from here on, those of frames taken earlier too, go out on the
+    // new session.
+    const serving = { config: next, connection: opened ?? current.connection };
+    if (built) this.swapIn(built, serving);
+    else this.serve({ ...serving, classifier: current.classifier });
+    if (built) await this.watchDevicesIfNeeded();
+    await this.connection.session.setSubscriptions(subscriptionsOf(next));
     if (statsRetimed) this.scheduleStats();
     this.publishStatus();
-    this.discovery.publish(next);
-    this.frames.pump();
+    this.discovery.publish(next, this.connection);
     if (opened) {
+      const old = current.connection;
       await retire(old, opened);
       this.overlap.end();
       // Again, now that the old session is gone: on the same topics its `stopped` must not be the last word.
       this.publishStatus();
     }
     const outcome: ReloadOutcome = { ok: true, swappedModel: built !== undefined, ...(opened && { switchedMqtt: true }) };
-    this.reports.event({ event: 'reload', ...outcome, model: this.classifier.info.model });
+    this.reports.event(this.connection, { event: 'reload', ...outcome, model: this.classifier.info.model });
     log.info({ event: 'reload', ...outcome, model: this.classifier.info.model.name, ...(opened && { url: redactUrl(next.mqtt.url) }) }, 'config reloaded');
     this.options.notifier?.status(this.statusLine);
     return outcome;
@@ -452,7 +466,7 @@ export class Daemon {
 
   private refuse(errors: readonly string[]): ReloadOutcome {
     this.options.log.error({ event: 'reload', errors }, `config rejected, still running the previous one: ${errors[0]}`);
-    this.reports.event({ event: 'reload', ok: false, errors });
+    this.reports.event(this.connection, { event: 'reload', ok: false, errors });
     this.options.notifier?.status(`config rejected: ${errors[0]}; ${this.statusLine}`);
     return { ok: false, errors };
   }
@@ -472,18 +486,19 @@ export class Daemon {
     }, Math.max(0, due));
   }
 
-  private publishStatus(stopped = this.stopping): void {
-    this.reports.status(this.config, this.classifier.info, this.cameras, {
+  /** The retained status, on the connection in force or on `on`, one being left. */
+  private publishStatus(stopped = this.stopping, on: Connection = this.connection): void {
+    this.reports.status(this.serving, this.cameras, {
       stopped,
       failure: this.pipelineFailure,
       rebuildAttempts: this.rebuilds.attempts,
       rebuildError: this.rebuilds.lastError,
       cannotServe: this.rebuilds.cannotServe,
-    });
+    }, on);
   }
 
   private publishStats(): void {
-    const { fps, droppedFps } = this.reports.stats(this.cameras, this.frames.inFlight, this.classifier.stats());
+    const { fps, droppedFps } = this.reports.stats(this.connection, this.cameras, this.frames.inFlight, this.classifier.stats());
     this.statusLine = describe(this.classifier.info, fps, droppedFps);
     this.options.notifier?.status(this.statusLine);
   }

@@ -96,13 +96,9 @@ export class HomeAssistantDiscovery {
   /** Config topics announced so far, so that those a reload leaves behind can be deleted. */
   private announced = new Set<string>();
 
-  /** `connection`: the one in force now (a reload may replace it). */
-  constructor(private readonly connection: () => Connection) {}
-
-  /** Announces the entities of `config` and deletes those announced before that it no longer has. */
-  publish(config: DaemonConfig): void {
+  /** Announces the entities of `config` on `connection` and deletes those announced before that it no longer has. */
+  publish(config: DaemonConfig, { session }: Connection): void {
     const configs = discoveryConfigs(config);
-    const { session } = this.connection();
     // Retained, not just sent: the session's republish after a reconnect must repeat the deletion, not the old config.
     for (const topic of this.announced) if (!configs.has(topic)) session.publishRetained({ topic, payload: '', qos: 1 });
     for (const [topic, payload] of configs)
@@ -111,9 +107,9 @@ export class HomeAssistantDiscovery {
   }
 
   /** Whether `message` is Home Assistant's birth topic (not a frame); `online` there announces everything again. */
-  handles(message: IncomingMessage, config: DaemonConfig): boolean {
+  handles(message: IncomingMessage, config: DaemonConfig, connection: Connection): boolean {
     if (message.topic !== birthTopic(config)) return false;
-    if (message.payload.toString() === 'online') this.publish(config);
+    if (message.payload.toString() === 'online') this.publish(config, connection);
     return true;
   }
 }
