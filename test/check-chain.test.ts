@@ -5,16 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ChainError } from '../src/model/segment/chain.js';
 import { readModel, writeModel } from '../src/model/index.js';
 import { checkSegmentFiles } from '../src/model/segment/check-files.js';
 import { modelStem, segmentFileName, segmentModel } from '../src/model/segment/index.js';
 import { testDataPath } from '../src/testdata.js';
 import { modelBytes } from './helpers/model-files.js';
+import { cliPath } from './helpers/cli.js';
 
 const ssd = (i: number, n: number) => testDataPath(`segments/ssd_mobilenet_v1_coco_quant_postprocess_segment_${i}_of_${n}_edgetpu.tflite`);
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'check-chain', ...args], { encoding: 'utf8' });
 
 async function rejectsWith(files: string[], ...patterns: RegExp[]): Promise<void> {

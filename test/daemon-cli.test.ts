@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { EXIT_CONFIG } from '../src/daemon/lifecycle/service.js';
 import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
+import { cliPath } from './helpers/cli.js';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 
 describe('coral-pipe daemon', () => {
   const scratch = brokerAndScratchDir('coral-pipe-cli-');

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
+import { cliPath } from './helpers/cli.js';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 
 /** Top-1 labels of the official TFLite runtime, from the test data's README. */
 const EXPECTED: Record<string, string> = {

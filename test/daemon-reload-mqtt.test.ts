@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { ClassifierFactory } from '../src/daemon/frames/classifier.js';
 import { loadConfig } from '../src/daemon/config/config-load.js';
@@ -21,11 +20,12 @@ import { FakeClassifier, fakeJpeg } from './helpers/fake-classifier.js';
 import { brokerAndScratchDir, freePort, Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
 import { until } from './helpers/fault-tools.js';
+import { helperScript } from './helpers/cli.js';
 
 const log = createLogger({ level: 'silent' });
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/switch-stop-child.js');
+const child = helperScript('switch-stop-child.js');
 
 /** A factory of fake classifiers named after `model.name`, each kept in `built` by that name. */
 function fakeFactory(built: Map<string, FakeClassifier>): ClassifierFactory {

@@ -3,15 +3,15 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { EXIT_CONFIG } from '../src/daemon/lifecycle/service.js';
 import { UNIT_HIDDEN_DIRS } from '../src/daemon/config/unit-sandbox.js';
 import { DEFAULT_RUNTIME_DIR } from '../src/devices/lease.js';
+import { projectRoot } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = projectRoot;
 const unitPath = path.join(root, 'systemd/coral-pipe.service');
 
 /** `Key=value` settings of a unit or the key=="value" pairs of a udev rule line, in order. */

@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { acquireLease, acquireLeases, DeviceBusyError, leaseHolder, lockFileFor } from '../src/devices/lease.js';
+import { builtModule } from './helpers/cli.js';
 
 const ID = 'usb:/sys/bus/usb/devices/2-1';
-const leaseModule = fileURLToPath(new URL('../src/devices/lease.js', import.meta.url));
+const leaseModule = builtModule('devices/lease.js');
 const runtimeDir = () => mkdtempSync(path.join(os.tmpdir(), 'coral-pipe-run-'));
 
 test('a lease is exclusive, records the holder, and is released', () => {

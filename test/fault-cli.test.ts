@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { topicsFor, type Topics } from '../src/daemon/mqtt/topics.js';
@@ -15,8 +14,9 @@ import { testDataPath } from '../src/testdata.js';
 import { streamFrames, until } from './helpers/fault-tools.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer, type Seen } from './helpers/mqtt-observer.js';
+import { cliPath } from './helpers/cli.js';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
 const CAMS = ['a', 'b', 'c', 'd'];
 

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { testDataPath } from '../src/testdata.js';
 import { brokerAndScratchDir } from './helpers/mosquitto.js';
+import { helperScript } from './helpers/cli.js';
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/stop-race-child.js');
+const child = helperScript('stop-race-child.js');
 
 describe('stop during a reload', () => {
   const scratch = brokerAndScratchDir('coral-pipe-fault-stop-');

@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, formatProblem } from '../src/daemon/config/config-error.js';
 import { resolveConfig } from '../src/daemon/config/config-load.js';
 import { testDataPath } from '../src/testdata.js';
 import { below, mutateBytes, pick, prng, type Random } from './helpers/seeded.js';
-import { runCli } from './helpers/cli.js';
+import { projectRoot, runCli } from './helpers/cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = projectRoot;
 const CASES = 3000;
 
 const ODD_VALUES = [

@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Command } from '../src/cli/command.js';
@@ -20,8 +19,9 @@ import { createPipelineClassifier } from '../src/daemon/frames/pipeline-classifi
 import { modelBytes } from './helpers/model-files.js';
 import { below, mutateBytes, pick, prng, type Random } from './helpers/seeded.js';
 import { untypedProblem } from './helpers/typed-error.js';
+import { projectRoot } from './helpers/cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = projectRoot;
 const MODELS = ['models/mobilenet_v1_0.25_128_quant.tflite', 'models/split_concat.tflite', 'models/mobilenet_v1_0.25_128_quant_edgetpu.tflite'];
 const WORDS = [0, 1, 0x7f, 0x80, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 4, 16];
 

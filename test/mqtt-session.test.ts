@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
 import { createLogger } from '../src/daemon/lifecycle/logger.js';
@@ -11,6 +9,7 @@ import { CountingProxy } from './helpers/counting-proxy.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
 import { memoryLog, until as waitUntil } from './helpers/fault-tools.js';
+import { helperScript } from './helpers/cli.js';
 
 const silent = createLogger({ level: 'silent' });
 let ids = 0;
@@ -73,7 +72,7 @@ describe('MQTT session against mosquitto', () => {
     const topic = `will${process.pid}/availability`;
     const observer = await Observer.connect(broker.url, [topic]);
     t.after(() => observer.close());
-    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/session-child.js');
+    const script = helperScript('session-child.js');
     const child = spawn(process.execPath, [script, broker.url, topic], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => child.kill('SIGKILL'));
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('connected') && resolve()));

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { loadEdgeTpuEngine, loadEdgeTpuRuntime, listEdgeTpuDevices, type EdgeTpuDeviceRef } from '../src/devices/edgetpu-engine.js';
@@ -15,6 +15,7 @@ import { EngineError } from '../src/devices/engine.js';
 import { type TensorData } from '../src/tensors/tensor.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu, standInModel, type StandInLibraries } from './helpers/standin-edgetpu.js';
+import { builtModule, helperScript } from './helpers/cli.js';
 
 const USB0: EdgeTpuDeviceRef = { id: 'usb:/sys/bus/usb/devices/2-1', type: 'usb', selector: '/sys/bus/usb/devices/2-1' };
 const USB1: EdgeTpuDeviceRef = { id: 'usb:/sys/bus/usb/devices/2-2.1', type: 'usb', selector: '/sys/bus/usb/devices/2-2.1' };
@@ -201,7 +202,7 @@ describe('Edge TPU engine on the real TensorFlow Lite library and the stand-in l
   });
 
   test('an engine opens and runs inside a worker thread too', async () => {
-    const engineModule = new URL('../src/devices/edgetpu-engine.js', import.meta.url).href;
+    const engineModule = pathToFileURL(builtModule('devices/edgetpu-engine.js')).href;
     const model = standInModel({ inputs: [{ name: 'x', type: 'uint8', shape: [3] }], outputs: [{ name: 'y', type: 'uint8', shape: [3] }] });
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
@@ -220,7 +221,7 @@ describe('Edge TPU engine on the real TensorFlow Lite library and the stand-in l
 });
 
 describe('Edge TPU invokes run on a thread of their own per interpreter', () => {
-  const child = fileURLToPath(new URL('./helpers/edgetpu-thread-child.js', import.meta.url));
+  const child = helperScript('edgetpu-thread-child.js');
 
   /** Runs one scenario of the child; its result is the JSON line it prints. */
   async function runChild(scenario: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<unknown> {

@@ -1,11 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { testDataPath } from '../src/testdata.js';
 import { removeSegments, writeSegments } from './helpers/segment-files.js';
+import { cliPath } from './helpers/cli.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const main = cliPath;
 const cli = (...args: string[]) => spawnSync(process.execPath, [main, 'run', ...args], { encoding: 'utf8', timeout: 120_000 });
 
 test('run pushes K items through the segments and reports per-segment stats', async () => {

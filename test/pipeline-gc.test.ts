@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { helperScript } from './helpers/cli.js';
 
-const child = fileURLToPath(new URL('./helpers/pipeline-gc-child.js', import.meta.url));
+const child = helperScript('pipeline-gc-child.js');
 
 function run(mode: 'drop' | 'keep'): { started: number; left: number } {
   const result = spawnSync(process.execPath, ['--expose-gc', child, mode], { encoding: 'utf8', timeout: 60_000 });

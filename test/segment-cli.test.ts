@@ -5,14 +5,13 @@ import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, statSy
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readModel } from '../src/model/index.js';
 import { readSegmentInfo } from '../src/model/segment/index.js';
 import { testDataPath } from '../src/testdata.js';
+import { cliPath, projectRoot } from './helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.resolve(here, '../src/cli/main.js');
-const fakeCompiler = path.resolve(here, '../../test/fakes/edgetpu_compiler');
+const cli = cliPath;
+const fakeCompiler = path.join(projectRoot, 'test/fakes/edgetpu_compiler');
 const coral = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const model = (name: string) => testDataPath(`models/${name}.tflite`);
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'coral-pipe-segment-cli-'));

@@ -12,13 +12,13 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { Observer } from './helpers/mqtt-observer.js';
+import { cliPath } from './helpers/cli.js';
 
 const SECONDS = Number(process.env.CORAL_PIPE_SOAK_SECONDS ?? 60);
 const MODEL = process.env.CORAL_PIPE_SOAK_MODEL ?? 'models/mobilenet_v2_1.0_224_quant.tflite';
@@ -27,7 +27,7 @@ const WARM_UP_SECONDS = Math.min(20, SECONDS / 4);
 const CAMERAS = ['c0', 'c1', 'c2', 'c3'];
 /** Per camera; four cameras at this rate offer more than two CPU segments answer. */
 const FPS = 30;
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 
 /**
  * RSS growth over the second half that fails the soak once measured. The daemon's RSS is a sawtooth:

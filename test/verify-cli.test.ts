@@ -5,13 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readModel, writeModel, type Model } from '../src/model/index.js';
 import { segmentModel, segmentFileName } from '../src/model/segment/index.js';
 import { testDataPath } from '../src/testdata.js';
 import { modelBytes } from './helpers/model-files.js';
+import { cliPath } from './helpers/cli.js';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const cli = cliPath;
 const verify = (...args: string[]) => spawnSync(process.execPath, [cli, 'verify', ...args], { encoding: 'utf8' });
 const NAME = 'mobilenet_v1_0.25_128_quant';
 const modelFile = testDataPath(`models/${NAME}.tflite`);

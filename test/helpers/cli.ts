@@ -8,6 +8,12 @@ import { promisify } from 'node:util';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const cliPath = path.join(projectRoot, 'dist/src/cli/main.js');
 
+/** A built module of src/ by its path there (`devices/lease.js`), for child processes and workers to import. */
+export const builtModule = (file: string) => path.join(projectRoot, 'dist/src', file);
+
+/** A built helper script of test/helpers (`session-child.js`), run as a child process or worker. */
+export const helperScript = (file: string) => path.join(projectRoot, 'dist/test/helpers', file);
+
 export interface CliResult {
   code: number;
   stdout: string;

@@ -13,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { loadEdgeTpuEngine, type EdgeTpuDeviceRef } from '../../src/devices/edgetpu-engine.js';
 import { standInModel } from './standin-edgetpu.js';
+import { builtModule } from './cli.js';
+import { pathToFileURL } from 'node:url';
 
 const devices: EdgeTpuDeviceRef[] = (process.env.FAKE_EDGETPU_DEVICES ?? '').split(',').map((entry) => {
   const [type, selector] = entry.split(/:(.*)/s) as ['usb' | 'pci', string];
@@ -103,7 +105,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
    * the worker's environment is gone. This process must carry on: an engine of its own still works.
    */
   async teardown() {
-    const engineModule = new URL('../../src/devices/edgetpu-engine.js', import.meta.url).href;
+    const engineModule = pathToFileURL(builtModule('devices/edgetpu-engine.js')).href;
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        import(workerData.engineModule).then(async ({ loadEdgeTpuEngine }) => {
@@ -134,7 +136,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
    * the device call, with its completion queued): this process must survive them all and still work.
    */
   async churn() {
-    const engineModule = new URL('../../src/devices/edgetpu-engine.js', import.meta.url).href;
+    const engineModule = pathToFileURL(builtModule('devices/edgetpu-engine.js')).href;
     for (let round = 0; round < 30; round++) {
       const worker = new Worker(
         `const { parentPort, workerData } = require('node:worker_threads');
