@@ -69,7 +69,7 @@ say "demo answered $(printf '%s\n' "$arm" | wc -l) images as on x64 ($(elapsed))
 # TFLite with the stand-in libedgetpu (built by $CC for arm64), daemon end to end with mosquitto; and
 # the glibc floor of this arm64 install.
 (cd "$app" && CC=aarch64-linux-gnu-gcc "$node64" --test --test-timeout=600000 \
-  dist/test/model-codec.test.js dist/test/cpu-engine.test.js dist/test/cpu-engine-choice.test.js dist/test/pipeline-runner.test.js \
-  dist/test/native-edgetpu.test.js dist/test/native-real-models.test.js dist/test/daemon-e2e.test.js \
-  dist/test/glibc-floor.test.js)
+  dist/test/model/codec.test.js dist/test/devices/cpu-engine.test.js dist/test/devices/cpu-engine-choice.test.js dist/test/pipeline/runner.test.js \
+  dist/test/devices/edgetpu-engine.test.js dist/test/devices/tflite-real-models.test.js dist/test/e2e/classify.test.js \
+  dist/test/native/glibc-floor.test.js)
 say "arm64 tests passed ($(elapsed))"

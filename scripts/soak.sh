@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak test on a device: the daemon serving 4 overloaded cameras for DURATION, with its memory and logs
-# checked at the end (test/soak.test.ts, which CI runs for 60 s). Needs a source checkout with its dev
+# checked at the end (test/e2e/soak.test.ts, which CI runs for 60 s). Needs a source checkout with its dev
 # dependencies, mosquitto, and the test data (CORAL_TEST_DATA or ../shared/testdata).
 #   scripts/soak.sh 8h                 # also 3600, 3600s, 90m
 #   CORAL_PIPE_SOAK_MODEL=models/mobilenet_v1_0.25_128_quant.tflite scripts/soak.sh 1h
@@ -30,4 +30,4 @@ fi
 cd "$(dirname "$0")/.."
 npx tsc -p .
 echo "soak: ${seconds} s (ends about $(date -d "+${seconds} seconds" '+%F %T' 2>/dev/null || echo "in ${seconds} s"))"
-CORAL_PIPE_SOAK_SECONDS=$seconds exec node --test --test-reporter=spec dist/test/soak.test.js
+CORAL_PIPE_SOAK_SECONDS=$seconds exec node --test --test-reporter=spec dist/test/e2e/soak.test.js

@@ -1,5 +1,5 @@
 /**
- * Child process for test/native-edgetpu.test.ts: Edge TPU engine scenarios that need a process of
+ * Child process for test/devices/edgetpu-engine.test.ts: Edge TPU engine scenarios that need a process of
  * their own (a libuv pool of one thread, a process that must exit by itself, a worker torn down
  * mid-invoke). The stand-in libedgetpu and the TFLite library come from $CORAL_PIPE_LIBEDGETPU /
  * $CORAL_PIPE_LIBTFLITE_C, the devices from $FAKE_EDGETPU_DEVICES (`type:path,...`), the invoke log
