@@ -1,12 +1,11 @@
 /** Stopping while a reload is half-way: nothing may be left holding the process open. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { testDataPath } from '../../src/testdata.js';
 import { brokerAndScratchDir } from '../helpers/mosquitto.js';
-import { helperScript } from '../helpers/cli.js';
+import { helperScript, runProcess } from '../helpers/cli.js';
 
 const child = helperScript('stop-race-child.js');
 
@@ -25,18 +24,10 @@ describe('stop during a reload', () => {
         '',
       ].join('\n'),
     );
-    const proc = spawn(process.execPath, [child, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     // The stats interval (60 s) is what a leaked timer would be: 30 s is plenty for a new process to
     // start the daemon, stop it and exit cleanly, even on a loaded machine, and well short of that.
-    const exited = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 30_000);
-      proc.once('exit', () => (clearTimeout(timer), resolve(true)));
-    });
-    if (!exited) proc.kill('SIGKILL');
-    assert.equal(out, 'stopped\n');
-    assert.ok(exited, 'the daemon process was still running 30 s after it was started');
-    assert.equal(proc.exitCode, 0);
+    const { code, stdout: out, stderr } = await runProcess(process.execPath, [child, file], { timeout: 30_000, killSignal: 'SIGKILL' });
+    assert.equal(out, 'stopped\n', stderr);
+    assert.equal(code, 0, `the daemon process was still running 30 s after it was started, or it failed: ${stderr}`);
   });
 });

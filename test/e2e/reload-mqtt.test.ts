@@ -4,7 +4,6 @@
  * model), or refuses the reload and keeps the old session when the new one cannot connect.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -20,7 +19,7 @@ import { FakeClassifier, fakeJpeg } from '../helpers/fake-classifier.js';
 import { brokerAndScratchDir, freePort, Mosquitto } from '../helpers/mosquitto.js';
 import { Observer, type Seen } from '../helpers/mqtt-observer.js';
 import { until } from '../helpers/fault-tools.js';
-import { helperScript } from '../helpers/cli.js';
+import { helperScript, runProcess } from '../helpers/cli.js';
 
 const log = createLogger({ level: 'silent' });
 const json = (s: Seen) => JSON.parse(s.payload.toString()) as Record<string, any>;
@@ -255,17 +254,9 @@ describe('config reload of the MQTT connection', () => {
 
   it('stop() while a reload waits for its new connection returns at once, and the process exits by itself', async () => {
     const file = await writeConfig('stop', { url: scratch.broker.url, prefix: `s${process.pid}`, node: 'stop' });
-    const proc = spawn(process.execPath, [child, file, scratch.broker.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     // The child's switch timeout is 120 s: exiting well before it means stop() did not wait for it.
-    const exited = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 30_000);
-      proc.once('exit', () => (clearTimeout(timer), resolve(true)));
-    });
-    if (!exited) proc.kill('SIGKILL');
-    assert.equal(out, `${JSON.stringify({ ok: false, errors: ['daemon is stopping'] })}\nstopped\n`);
-    assert.ok(exited, 'the daemon process was still running 30 s after the reload began');
-    assert.equal(proc.exitCode, 0);
+    const { code, stdout: out, stderr } = await runProcess(process.execPath, [child, file, scratch.broker.url], { timeout: 30_000, killSignal: 'SIGKILL' });
+    assert.equal(out, `${JSON.stringify({ ok: false, errors: ['daemon is stopping'] })}\nstopped\n`, stderr);
+    assert.equal(code, 0, `the daemon process was still running 30 s after the reload began, or it failed: ${stderr}`);
   });
 });
