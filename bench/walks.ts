@@ -7,7 +7,7 @@
  * not counted here.
  *
  * A real mosquitto and the real classifier (mobilenet_v1 0.25, 2 segments on CPU executors).
- * Run: npm run build && node dist/bench/walks.js
+ * `npm run bench -- walks`.
  */
 import { Session } from 'node:inspector/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Observer } from '../test/helpers/mqtt-observer.js';
+import type { BenchModule, BenchSection } from './lib/bench.js';
 
 const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -43,56 +44,91 @@ async function filesRun(session: Session): Promise<Map<string, number>> {
   return files;
 }
 
-const broker = await Mosquitto.start();
-const dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-walks-'));
-const session = new Session();
-session.connect();
-try {
-  const file = path.join(dir, 'walks.yaml');
-  const yaml = (topK: number) =>
-    [
-      'node: walks',
-      `mqtt: {url: "${broker.url}", topicPrefix: walks}`,
-      `model: {file: ${JSON.stringify(testDataPath('models/mobilenet_v1_0.25_128_quant.tflite'))}, segments: 2, labels: ${JSON.stringify(testDataPath('labels/imagenet_labels.txt'))}}`,
-      'cameras: {front: walks/front}',
-      `topK: ${topK}`,
-      // No stats while measuring.
-      'statsIntervalSeconds: 3600',
-      '',
-    ].join('\n');
-  await writeFile(file, yaml(3));
-  const topics = topicsFor('walks', 'walks');
-  const observer = await Observer.connect(broker.url, [topics.result('front')]);
-  const daemon = await Daemon.start({ config: await loadConfig(file), createClassifier: createPipelineClassifier, log: createLogger({ level: 'silent' }) });
-  const image = await readFile(testDataPath('images/parrot.jpg'));
-  const frame = async () => {
-    const from = observer.mark();
-    await observer.client.publishAsync('walks/front', image);
-    await observer.next((s) => s.topic === topics.result('front'), 30_000, from);
-  };
-
-  await session.post('Profiler.enable');
-  await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
-  await frame();
-  await filesRun(session);
-  await frame();
-  const frameWalk = await filesRun(session);
-
-  await writeFile(file, yaml(2));
-  await daemon.reloadFile();
-  await filesRun(session);
-  await writeFile(file, yaml(1));
-  await daemon.reloadFile();
-  const reloadWalk = await filesRun(session);
-
-  await daemon.stop();
-  await observer.close();
-  const show = (name: string, files: Map<string, number>) =>
-    `${name}: ${files.size} files\n${[...files].sort((a, b) => a[0].localeCompare(b[0])).map(([f, n]) => `  ${f} (${n} calls)`).join('\n')}`;
-  console.log(show('frame walk (one frame, MQTT message to published result)', frameWalk));
-  console.log(show('reload walk (one reload that changes top-k)', reloadWalk));
-} finally {
-  session.disconnect();
-  await broker.close();
-  await rm(dir, { recursive: true, force: true });
+/** Files by the part of src/ they are in (`daemon`, `pipeline`...), for the table. */
+function byArea(files: Map<string, number>): Record<string, number> {
+  const areas: Record<string, number> = {};
+  for (const file of files.keys()) {
+    const area = file.split('/')[0]!.replace(/\.ts$/, '');
+    areas[area] = (areas[area] ?? 0) + 1;
+  }
+  return areas;
 }
+
+/** The frame walk and the reload walk, measured once each after a warm-up. */
+async function measure(): Promise<{ frame: Map<string, number>; reload: Map<string, number> }> {
+  const broker = await Mosquitto.start();
+  const dir = await mkdtemp(path.join(tmpdir(), 'coral-pipe-walks-'));
+  const session = new Session();
+  session.connect();
+  try {
+    const file = path.join(dir, 'walks.yaml');
+    const model = testDataPath('models/mobilenet_v1_0.25_128_quant.tflite');
+    const labels = testDataPath('labels/imagenet_labels.txt');
+    const yaml = (topK: number) =>
+      [
+        'node: walks',
+        `mqtt: {url: "${broker.url}", topicPrefix: walks}`,
+        `model: {file: ${JSON.stringify(model)}, segments: 2, labels: ${JSON.stringify(labels)}}`,
+        'cameras: {front: walks/front}',
+        `topK: ${topK}`,
+        // No stats while measuring.
+        'statsIntervalSeconds: 3600',
+        '',
+      ].join('\n');
+    await writeFile(file, yaml(3));
+    const topics = topicsFor('walks', 'walks');
+    const observer = await Observer.connect(broker.url, [topics.result('front')]);
+    const daemon = await Daemon.start({ config: await loadConfig(file), createClassifier: createPipelineClassifier, log: createLogger({ level: 'silent' }) });
+    try {
+      const image = await readFile(testDataPath('images/parrot.jpg'));
+      const frame = async () => {
+        const from = observer.mark();
+        await observer.client.publishAsync('walks/front', image);
+        await observer.next((s) => s.topic === topics.result('front'), 30_000, from);
+      };
+      await session.post('Profiler.enable');
+      await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+      await frame();
+      await filesRun(session);
+      await frame();
+      const frameWalk = await filesRun(session);
+      await writeFile(file, yaml(2));
+      await daemon.reloadFile();
+      await filesRun(session);
+      await writeFile(file, yaml(1));
+      await daemon.reloadFile();
+      return { frame: frameWalk, reload: await filesRun(session) };
+    } finally {
+      await session.post('Profiler.stopPreciseCoverage');
+      await daemon.stop();
+      await observer.close();
+    }
+  } finally {
+    session.disconnect();
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const walks: BenchModule = {
+  name: 'walks',
+  async run(): Promise<BenchSection[]> {
+    const { frame, reload } = await measure();
+    const list = (files: Map<string, number>) => [...files.keys()].sort().join(', ');
+    return [
+      {
+        title: 'Source files run on the main thread: one frame (MQTT message to published result), one reload that rebuilds the classifier',
+        rows: [
+          { walk: 'frame', files: frame.size, ...byArea(frame) },
+          { walk: 'reload', files: reload.size, ...byArea(reload) },
+        ],
+        notes: [
+          'V8 precise coverage (call counts) of the main thread, reset after a warm-up frame and reload; workers not counted. docs/architecture.md describes both walks.',
+          `frame: ${list(frame)}`,
+          `reload: ${list(reload)}`,
+        ],
+      },
+    ];
+  },
+};
+export default walks;
