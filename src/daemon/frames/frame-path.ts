@@ -18,6 +18,8 @@ export class FramePath {
   progress = 0;
   /** While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one. */
   private paused = false;
+  /** Frames let into the pipeline at once, for what serves now. */
+  private depth: number;
   private stopped = false;
 
   constructor(
@@ -27,11 +29,14 @@ export class FramePath {
     private serving: Serving,
     /** Told (once per classifier) when the classifier in force said its pipeline is down. */
     private readonly pipelineDown: (err: PipelineDownError) => void,
-  ) {}
+  ) {
+    this.depth = queueDepthFor(serving.config.limits, serving.classifier.info.segments);
+  }
 
   /** From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a new pipeline serves). */
   serve(serving: Serving, resume: boolean): void {
     this.serving = serving;
+    this.depth = queueDepthFor(serving.config.limits, serving.classifier.info.segments);
     if (resume) this.paused = false;
     this.pump();
   }
@@ -64,7 +69,7 @@ export class FramePath {
 
   /** Starts frames while there is room in the pipeline, one camera after another. */
   pump(): void {
-    while (!this.stopped && !this.paused && this.inFlight < queueDepthFor(this.serving.config.limits, this.serving.classifier.info.segments)) {
+    while (!this.stopped && !this.paused && this.inFlight < this.depth) {
       const next = this.cameras.next();
       if (next === undefined) return;
       const [cam, frame] = next;

@@ -9,7 +9,9 @@ import { InferenceError, type FrameResult, type ClassifierInfo } from './classif
 import { isPublishTopic } from './frame-intake.js';
 import type { PublishProperties } from '../mqtt/mqtt-session.js';
 import type { Serving } from './serving.js';
-import { round } from './status-reports.js';
+
+/** Rates and latencies go out rounded: more digits are noise. */
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 export class FrameReplies {
   /** Per camera id: when its refusals were last logged, and how many went unlogged since. */

@@ -7,6 +7,7 @@ import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './cameras.js';
 import type { Connection } from '../mqtt/connection.js';
+import { round } from './frame-replies.js';
 import type { Serving } from './serving.js';
 
 export interface CameraStats {
@@ -29,8 +30,6 @@ export interface PipelineHealth {
   readonly cannotServe: boolean;
 }
 
-/** Rates and latencies go out rounded: more digits are noise. */
-export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 export class StatusReports {
   private readonly startedAt = new Date();

@@ -31,7 +31,7 @@ import { connectionSettings, type Connection } from '../mqtt/connection.js';
 import { FramePath } from '../frames/frame-path.js';
 import { FrameReplies } from '../frames/frame-replies.js';
 import type { Serving } from '../frames/serving.js';
-import { discoverySubscriptions, HomeAssistantDiscovery } from '../mqtt/home-assistant.js';
+import { birthTopic, discoverySubscriptions, HomeAssistantDiscovery } from '../mqtt/home-assistant.js';
 import { MqttSession, redactUrl, type SessionStats } from '../mqtt/mqtt-session.js';
 import { DEFAULT_RECOVERY, RebuildSchedule, type RecoveryPolicy } from './rebuild-schedule.js';
 import { planReload, type ReloadOutcome } from './reload-plan.js';
@@ -91,6 +91,8 @@ export class Daemon {
   private readonly reports = new StatusReports();
   private readonly discovery = new HomeAssistantDiscovery();
   private readonly frames: FramePath;
+  /** Home Assistant's birth topic while discovery is on: messages there are not frames. */
+  private birth: string | undefined;
   private readonly rebuilds: RebuildSchedule;
   private reloading: Promise<unknown> = Promise.resolve();
   private readonly overlap = new SwitchOverlap();
@@ -117,6 +119,7 @@ export class Daemon {
     this.rebuilds = new RebuildSchedule({ ...DEFAULT_RECOVERY, ...options.recovery });
     this.cameras.set(config);
     this.serving = { config, classifier, connection: this.newConnection(config) };
+    this.birth = birthTopic(config);
     this.frames = new FramePath(this.cameras, new FrameReplies(options.log), this.serving, (err) => this.pipelineFailed(err));
   }
 
@@ -135,6 +138,7 @@ export class Daemon {
   /** Makes `next` what serves, for the daemon and the frame path at once; `resume`: its classifier is a working one. */
   private serve(next: Serving, resume = false): void {
     this.serving = next;
+    this.birth = birthTopic(next.config);
     this.frames.serve(next, resume);
   }
 
@@ -228,7 +232,8 @@ export class Daemon {
       log: this.options.log,
       // During a switch both sessions may receive the same frame: only the current one's count, once.
       onMessage: (message) => {
-        if (session !== this.connection.session || this.discovery.handles(message, this.config, this.connection)) return;
+        if (session !== this.connection.session) return;
+        if (message.topic === this.birth) return this.discovery.birth(message, this.config, this.connection);
         if (!this.overlap.takenElsewhere(session, message)) this.frames.accept(message);
       },
     });

@@ -31,7 +31,7 @@ const topicId = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
 const entitySlug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
 
 /** Where Home Assistant says `online` when it starts; undefined while discovery is off. */
-function birthTopic(config: DaemonConfig): string | undefined {
+export function birthTopic(config: DaemonConfig): string | undefined {
   const ha = config.homeAssistant;
   return ha.discovery ? `${ha.discoveryPrefix}/status` : undefined;
 }
@@ -106,10 +106,8 @@ export class HomeAssistantDiscovery {
     this.announced = new Set(configs.keys());
   }
 
-  /** Whether `message` is Home Assistant's birth topic (not a frame); `online` there announces everything again. */
-  handles(message: IncomingMessage, config: DaemonConfig, connection: Connection): boolean {
-    if (message.topic !== birthTopic(config)) return false;
+  /** A message on Home Assistant's birth topic (birthTopic): `online` there announces everything again. */
+  birth(message: IncomingMessage, config: DaemonConfig, connection: Connection): void {
     if (message.payload.toString() === 'online') this.publish(config, connection);
-    return true;
   }
 }
