@@ -26,11 +26,18 @@ export function cannotBoot(): string | undefined {
 export class SystemdSandbox {
   private constructor(
     readonly pid: number,
-    private readonly workdir: string,
+    /** Its scratch folder when this process booted it; undefined for one booted by the caller. */
+    private readonly workdir: string | undefined,
   ) {}
 
-  /** Boots it (1-20 s) and waits until systemd says it is running. */
+  /**
+   * Boots it (1-20 s) and waits until systemd says it is running; or, when $SYSTEMD_SANDBOX_PID names
+   * one already booted (scripts/ci-systemd.sh boots it first, to tell a machine that cannot boot it from
+   * a failing test), uses that one and leaves its shutdown to whoever booted it.
+   */
   static async boot(): Promise<SystemdSandbox> {
+    const booted = Number(process.env.SYSTEMD_SANDBOX_PID);
+    if (Number.isInteger(booted) && booted > 0) return new SystemdSandbox(booted, undefined);
     // Outside /tmp, as its README advises: the sandbox mounts a private /tmp of its own.
     const workdir = await mkdtemp('/var/tmp/coral-pipe-sds-');
     const up = await runProcess(path.join(sandboxTools(), 'up.sh'), [workdir]);
@@ -74,8 +81,9 @@ export class SystemdSandbox {
     return Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   }
 
-  /** Powers it off and removes its scratch folder. */
+  /** Powers it off and removes its scratch folder, if this process booted it. */
   async shutdown(): Promise<void> {
+    if (this.workdir === undefined) return;
     await runProcess(path.join(sandboxTools(), 'down.sh'), [String(this.pid), this.workdir]);
     await rm(this.workdir, { recursive: true, force: true });
   }
