@@ -15,7 +15,7 @@ start=$(date +%s)
 # Outside /tmp, as the sandbox's README advises.
 work=$(mktemp -d /var/tmp/coral-pipe-sds-XXXXXX)
 if ! pid=$("$sandbox/up.sh" "$work" 2>"$work.log"); then
-  why=$(tail -n 3 "$work.log" "$work/console.log" 2>/dev/null | tr '\n' ' ')
+  why=$( (tail -n 3 "$work.log" "$work/console.log" 2>/dev/null || true) | tr '\n' ' ')
   rm -rf "$work" "$work.log"
   skip "the sandbox did not boot: $why"
 fi
