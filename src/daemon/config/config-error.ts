@@ -14,6 +14,12 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`;
 }
 
+/** What went wrong loading a config, one line a problem: a ConfigError's located problems, else the error's message. */
+export function problemLines(err: unknown): string[] {
+  if (err instanceof ConfigError) return err.problems.map(formatProblem);
+  return [String((err as Error).message ?? err)];
+}
+
 /** A config that cannot be used; `problems` lists every reason, each naming file, line and field. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly ConfigProblem[]) {

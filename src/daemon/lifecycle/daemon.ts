@@ -25,7 +25,7 @@ import { Cameras, frameSubscriptions, type Counters } from '../frames/cameras.js
 import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from '../frames/classifier.js';
 import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
-import { ConfigError, formatProblem } from '../config/config-error.js';
+import { ConfigError, problemLines } from '../config/config-error.js';
 import { readConfigText, resolveConfig, type DaemonConfig } from '../config/config-load.js';
 import { connectionSettings, type Connection } from '../mqtt/connection.js';
 import { FramePath } from '../frames/frame-path.js';
@@ -67,7 +67,8 @@ export interface DaemonOptions {
   readonly signal?: AbortSignal;
 }
 
-const STOPPING: ReloadOutcome = { ok: false, errors: ['daemon is stopping'] };
+/** What a reload asked for while the daemon stops gets. */
+export const STOPPING: ReloadOutcome = { ok: false, errors: ['daemon is stopping'] };
 
 /** What a session for `config` subscribes to: its cameras' frame topics and Home Assistant's birth topic. */
 const subscriptionsOf = (config: DaemonConfig) => [...frameSubscriptions(config), ...discoverySubscriptions(config)];
@@ -384,7 +385,7 @@ export class Daemon {
     try {
       text = await readConfigText(this.config.file);
     } catch (err) {
-      return this.refuse((err as ConfigError).problems.map(formatProblem));
+      return this.refuse(problemLines(err));
     }
     if (trigger === 'edit' && this.lastTried?.text === text) {
       this.options.log.info({ event: 'reload', why: 'file changed', alreadyTried: true }, 'config file changed to the text the last reload tried: not reloading again');
@@ -402,8 +403,7 @@ export class Daemon {
     try {
       next = await resolveConfig(text, this.config.file);
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [String((err as Error).message)];
-      return this.refuse(errors);
+      return this.refuse(problemLines(err));
     }
     const { newClassifier, newConnection, changed } = planReload(this.config, next);
     if (!changed) {
@@ -417,7 +417,7 @@ export class Daemon {
         built = await this.build(next);
       } catch (err) {
         // A model that cannot serve is a config problem: each names its file:line like those above.
-        if (err instanceof ConfigError) return this.refuse(err.problems.map(formatProblem));
+        if (err instanceof ConfigError) return this.refuse(problemLines(err));
         return this.refuse([`new pipeline failed to build: ${(err as Error).message}`]);
       }
     }

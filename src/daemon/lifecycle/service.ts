@@ -14,11 +14,11 @@ import type { DeviceWatcher } from '../../devices/hotplug.js';
 import { isJournalStream, JOURNAL_PRIORITY, priorityPrefix } from '../../systemd/journal.js';
 import { createNotifier } from '../../systemd/notify.js';
 import type { ClassifierFactory } from '../frames/classifier.js';
-import { ConfigError, formatProblem } from '../config/config-error.js';
+import { ConfigError, problemLines } from '../config/config-error.js';
 import { loadConfig, type DaemonConfig } from '../config/config-load.js';
 import { watchConfigFile } from '../config/config-watch.js';
 import { listenControl, type ControlServer } from './control-socket.js';
-import { Daemon } from './daemon.js';
+import { Daemon, STOPPING } from './daemon.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import { startMemoryTrim } from './memory-trim.js';
 
@@ -43,12 +43,6 @@ export const EXIT_CONFIG = 78;
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 const FILE_CHANGED = 'file changed';
-
-/** One line per problem of a config that does not load. */
-function problemsOf(err: unknown): string[] {
-  if (err instanceof ConfigError) return err.problems.map(formatProblem);
-  return [String((err as Error).message ?? err)];
-}
 
 /** Config problems on stderr, one a line; at error priority when stderr is the journal. */
 function printProblems(lines: readonly string[]): void {
@@ -76,7 +70,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
       config = await loadConfig(options.configFile);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      printProblems(err.problems.map(formatProblem));
+      printProblems(problemLines(err));
       return EXIT_CONFIG;
     }
     const log = createLogger({ level: options.logLevel ?? config.log.level, pretty: options.pretty ?? false });
@@ -114,7 +108,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
           restart.abort(new Error('config changed'));
         },
         (err: unknown) => {
-          const errors = problemsOf(err);
+          const errors = problemLines(err);
           log.error({ event: 'reload', errors }, `config rejected, starting with the previous one: ${errors[0]}`);
           notifier.status(`config rejected: ${errors[0]}`);
         },
@@ -131,7 +125,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
       } catch (err) {
         // The model the config names cannot serve (found while building): a config error like the others.
         if (!(err instanceof ConfigError)) throw err;
-        const errors = problemsOf(err);
+        const errors = problemLines(err);
         log.error({ event: 'config', errors }, `cannot serve the config: ${errors[0]}`);
         printProblems(errors);
         return EXIT_CONFIG;
@@ -162,7 +156,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
         return await listenControl(options.controlSocket, {
           reload: async () => {
             const d = await daemonUp;
-            if (d === undefined || stopSignal !== undefined) return { ok: false, errors: ['the daemon is stopping'] };
+            if (d === undefined || stopSignal !== undefined) return STOPPING;
             log.info({ event: 'reload', why: 'coral-pipe reload' }, 'reloading config (coral-pipe reload)');
             return d.reloadFile();
           },
