@@ -147,15 +147,10 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
    * PipelineFailedError or PipelineClosedError when the pipeline is down. A runner used through run()
    * cannot also pop().
    */
-  run(inputs: PushInputs): Promise<NamedTensors> {
-    let named: NamedTensors | undefined;
-    try {
-      named = this.named(inputs, 'run');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (named === undefined) return Promise.reject(new TensorInputError('run: no input tensors given (to close the runner, call close())'));
-    if (this.streamed) return Promise.reject(new Error('run: this runner is fed with push() and pop(); run() pairs its own pushes and pops, so use one or the other'));
+  async run(inputs: PushInputs): Promise<NamedTensors> {
+    const named = this.named(inputs, 'run');
+    if (named === undefined) throw new TensorInputError('run: no input tensors given (to close the runner, call close())');
+    if (this.streamed) throw new Error('run: this runner is fed with push() and pop(); run() pairs its own pushes and pops, so use one or the other');
     this.calls ??= new RunCalls({ push: (item) => this.core.push(item), pop: () => this.popOutputs() });
     return this.calls.run(named);
   }
