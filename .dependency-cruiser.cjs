@@ -11,8 +11,8 @@ const LAYERS = [
   ['devices'],
   // The pipelined runner.
   ['pipeline'],
-  // The daemon and the model summary.
-  ['daemon', 'inspect'],
+  // The daemon, the model summary and `tune`.
+  ['daemon', 'inspect', 'tune'],
   // The command line and the package's entry point.
   ['cli', 'index.ts'],
 ];
