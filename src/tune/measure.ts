@@ -16,6 +16,8 @@ import type { Measurement } from './ranking.js';
 export interface LayoutRun extends Measurement {
   /** Each segment's mean engine time on one device, in ms. */
   readonly segmentMs: readonly number[];
+  /** Given up halfway because it could not win (MeasureOptions.giveUp): the figures cover half the items. */
+  readonly stoppedEarly?: boolean;
 }
 
 export interface MeasureOptions {
@@ -23,6 +25,8 @@ export interface MeasureOptions {
   readonly inputs: NamedTensors;
   readonly items: number;
   readonly warmup: number;
+  /** Asked once, halfway, with the rate so far: true stops the measurement there. */
+  readonly giveUp?: (itemsPerSecondSoFar: number) => boolean;
 }
 
 /** The segments' bytes for `layout`: the whole model, or its cut. */
@@ -39,30 +43,35 @@ const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sor
 export async function measureLayout(model: Uint8Array, layout: Layout, options: MeasureOptions): Promise<LayoutRun> {
   const runner = await PipelinedModelRunner.create(await segmentsOf(model, layout), { replicas: layout.replicas });
   try {
-    const runItems = async (count: number): Promise<number[]> => {
-      const latencies: number[] = [];
+    const latencies: number[] = [];
+    /** Runs `count` items with the runner kept full; resolves with the seconds they took. */
+    const runItems = async (count: number, keep: boolean): Promise<number> => {
+      const from = performance.now();
       let started = 0;
       const lane = async () => {
         while (started < count) {
           started++;
           const at = performance.now();
           runner.release(await runner.run(options.inputs));
-          latencies.push(performance.now() - at);
+          if (keep) latencies.push(performance.now() - at);
         }
       };
       await Promise.all(Array.from({ length: runner.inFlightLimit }, lane));
-      return latencies;
+      return (performance.now() - from) / 1000;
     };
-    await runItems(options.warmup);
-    const from = performance.now();
-    const latencies = (await runItems(options.items)).sort((a, b) => a - b);
-    const seconds = (performance.now() - from) / 1000;
+    await runItems(options.warmup, false);
+    const half = Math.ceil(options.items / 2);
+    const firstHalf = await runItems(half, true);
+    const stoppedEarly = options.giveUp?.(half / firstHalf) ?? false;
+    const seconds = stoppedEarly ? firstHalf : firstHalf + (await runItems(options.items - half, true));
+    latencies.sort((a, b) => a - b);
     return {
       layout,
-      itemsPerSecond: options.items / seconds,
+      itemsPerSecond: latencies.length / seconds,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       segmentMs: runner.stats().segments.map((s) => s.busyMsMean),
+      ...(stoppedEarly && { stoppedEarly }),
     };
   } finally {
     await runner.close();

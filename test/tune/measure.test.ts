@@ -20,3 +20,22 @@ describe('tune measurement', () => {
     }
   });
 });
+
+describe('tune', () => {
+  it('measures every layout on 2 devices, ranks them, and spends no more than its budget', async () => {
+    const { tune } = await import('../../src/tune/tune.js');
+    const model = await readFile(testDataPath('models/mobilenet_v1_0.25_128_quant.tflite'));
+    const inputs = { input: new Uint8Array(128 * 128 * 3).fill(100) };
+    const events: string[] = [];
+    const report = await tune(model, {
+      devices: 2, objective: 'throughput', budgetSeconds: 600, inputs, items: 16, warmup: 4,
+      progress: (e) => void (e.done && events.push(e.layout)),
+    });
+    assert.deepEqual(events, ['whole model', 'whole model x 2', '2 segments (params)', '2 segments (latency)']);
+    assert.equal(report.ranked.length + report.excluded.length, 4);
+    assert.match(report.recommendation!, /items\/s/);
+    const none = await tune(model, { devices: 2, objective: 'throughput', budgetSeconds: 0, inputs, items: 8, warmup: 2 });
+    assert.equal(none.runs.length, 1, 'the first candidate starts within any budget');
+    assert.deepEqual(none.skipped.map((s) => s.why), Array(3).fill('the 0 s budget was spent'));
+  });
+});
