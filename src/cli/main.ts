@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   devices: async () => (await import('./commands/devices.js')).default,
   classify: async () => (await import('./commands/classify.js')).default,
   inspect: async () => (await import('./commands/inspect.js')).default,
+  tune: async () => (await import('./commands/tune.js')).default,
 };
 
 async function printHelp(): Promise<void> {
