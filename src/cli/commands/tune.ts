@@ -9,6 +9,7 @@ import { formatTable } from '../../pipeline/stats-table.js';
 import { randomTensor, seededRandom } from '../../tensors/random-tensors.js';
 import { describeLayout } from '../../tune/layouts.js';
 import { tune, type TuneReport } from '../../tune/tune.js';
+import { writeLayout } from '../../tune/write-config.js';
 
 /** A positive number option, or UsageError naming it. */
 function positive(name: string, value: string | undefined): number | undefined {
@@ -34,16 +35,17 @@ function formatReport(report: TuneReport): string {
 
 /**
  * Measures the layouts of a model on the CPU executors at hand (pipelines cut two ways, replicas and
- * mixes) and recommends one. Edge TPU layouts and --write-config are still to come (issue 17).
+ * mixes), recommends one and can write it into a daemon config. Edge TPU layouts are still to come.
  */
 const tuneCommand: Command = {
   name: 'tune',
   summary: 'Measure every layout of a model (segments, replicas, mixes) on the devices at hand and recommend one',
   usage:
-    'coral-pipe tune MODEL [--devices N] [--objective throughput|latency] [--max-p99 MS] [--budget-seconds S] [--items N] [--json]\n' +
+    'coral-pipe tune MODEL [--devices N] [--objective throughput|latency] [--max-p99 MS] [--budget-seconds S] [--items N] [--json] [--write-config FILE]\n' +
     '  --devices         CPU executors to use (default: the number of cores)\n' +
     '  --budget-seconds  no new candidate starts after this long (default 120)\n' +
-    '  --items           items per candidate, after a warm-up (default 100)',
+    '  --items           items per candidate, after a warm-up (default 100)\n' +
+    '  --write-config    write the recommended layout into this daemon config (model.segments, model.strategy, devices), keeping every other line',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -55,6 +57,7 @@ const tuneCommand: Command = {
         'budget-seconds': { type: 'string' },
         items: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'write-config': { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one model file');
@@ -82,7 +85,14 @@ const tuneCommand: Command = {
       ...(progress && { progress }),
     });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.recommendation === undefined ? 1 : 0;
+    const best = report.ranked[0];
+    if (best === undefined) return 1;
+    const configFile = values['write-config'];
+    if (configFile !== undefined) {
+      await writeLayout(configFile, best.layout, Array.from({ length: devices }, (_, i) => `cpu:${i}`));
+      process.stderr.write(`wrote ${describeLayout(best.layout)} into ${configFile}\n`);
+    }
+    return 0;
   },
 };
 export default tuneCommand;
