@@ -3,8 +3,8 @@
  * (`npm test` runs this through dependency-cruiser; docs/architecture.md draws it).
  */
 const LAYERS = [
-  // What a tensor is, and loaders with no project imports at all.
-  ['tensors', 'native', 'testdata.ts', 'package-version.ts', 'types'],
+  // What a tensor is, report pages, and loaders with no project imports at all.
+  ['tensors', 'native', 'report', 'testdata.ts', 'package-version.ts', 'types'],
   // The .tflite codec and segmentation; images to tensors; labels and top-k; sd_notify and the journal.
   ['model', 'image', 'classify', 'systemd'],
   // Engines, device probes, leases, placement; segments run on engines (verify, latency timing).

@@ -6,7 +6,8 @@
  * the decoding (it did while invokes ran on libuv's 4-thread pool: 0.83-0.85 with 4 segments).
  */
 import { removeSegments } from '../test/helpers/segment-files.js';
-import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
+import type { BenchModule, BenchOptions } from './lib/bench.js';
+import type { ReportSection } from '../src/report/report-file.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { standInDeviceList, standInPipeline, standInSegments } from './lib/standin-accelerators.js';
@@ -16,7 +17,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 
 const bench: BenchModule = {
   name: 'accelerators',
-  async run({ quick }: BenchOptions): Promise<BenchSection[]> {
+  async run({ quick }: BenchOptions): Promise<ReportSection[]> {
     const items = quick ? 60 : 400;
     const rounds = quick ? 1 : 3;
     const mobilenet = await profiledMobilenet();

@@ -16,7 +16,8 @@ import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Observer } from '../test/helpers/mqtt-observer.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
-import type { BenchModule, BenchOptions, BenchSection, LineChart } from './lib/bench.js';
+import type { BenchModule, BenchOptions } from './lib/bench.js';
+import type { ReportSection, LineChart } from '../src/report/report-file.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import type { FleetReport, FleetSchedule } from './lib/camera-fleet.js';
 import { DaemonChild } from './lib/daemon-child.js';
@@ -227,7 +228,7 @@ interface LoadSettings {
 }
 
 /** Every load against the daemon with one kind of inference, each after its two baselines. */
-async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference: Inference, settings: LoadSettings): Promise<BenchSection> {
+async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference: Inference, settings: LoadSettings): Promise<ReportSection> {
   const { seconds, warmupSeconds, bareItems, frames } = settings;
   const rows: Record<string, string | number>[] = [];
   const latencyLines: LineChart['series'][number][] = [];
@@ -298,7 +299,7 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
 
 const bench: BenchModule = {
   name: 'e2e',
-  async run({ quick }: BenchOptions): Promise<BenchSection[]> {
+  async run({ quick }: BenchOptions): Promise<ReportSection[]> {
     const settings = { seconds: quick ? 4 : 15, warmupSeconds: quick ? 1 : 3, bareItems: quick ? 30 : 300, frames: await cameraFrames() };
     // The daemon and the bare pipeline run the same files.
     const segmentFiles = await writeLatencySplit(await profiledMobilenet(), 2);

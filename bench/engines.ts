@@ -16,7 +16,8 @@ import { loadLiteRtRuntime } from '../src/devices/litert/runtime.js';
 import { loadTfliteCpuEngine, XNNPACK_QUANTIZED } from '../src/devices/tflite-cpu-engine.js';
 import { testDataPath } from '../src/testdata.js';
 import { buildStandInEdgeTpu } from '../test/helpers/standin-edgetpu.js';
-import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
+import type { BenchModule, BenchOptions } from './lib/bench.js';
+import type { ReportSection } from '../src/report/report-file.js';
 import { stream } from './lib/stream.js';
 
 const MODELS = [
@@ -48,7 +49,7 @@ async function msPerInference(engine: Engine, runs: number, seconds: number): Pr
   return (performance.now() - start) / n;
 }
 
-async function cpuEngines({ quick }: BenchOptions): Promise<BenchSection> {
+async function cpuEngines({ quick }: BenchOptions): Promise<ReportSection> {
   await loadLiteRtRuntime();
   const rows: Record<string, string | number>[] = [];
   const refused: string[] = [];
@@ -104,7 +105,7 @@ async function cpuEngines({ quick }: BenchOptions): Promise<BenchSection> {
 
 const SSD = 'ssd_mobilenet_v1_coco_quant_postprocess';
 
-async function standInChains({ quick }: BenchOptions): Promise<BenchSection> {
+async function standInChains({ quick }: BenchOptions): Promise<ReportSection> {
   const libs = buildStandInEdgeTpu();
   const libraries = { edgetpu: [libs.edgetpu], tflite: [libs.tflite] };
   const devices: EdgeTpuDeviceRef[] = [1, 2, 3, 4].map((port) => ({ id: `usb:/sys/bus/usb/devices/2-${port}`, type: 'usb', selector: `/sys/bus/usb/devices/2-${port}` }));
@@ -153,7 +154,7 @@ async function standInChains({ quick }: BenchOptions): Promise<BenchSection> {
 
 const bench: BenchModule = {
   name: 'engines',
-  async run(options: BenchOptions): Promise<BenchSection[]> {
+  async run(options: BenchOptions): Promise<ReportSection[]> {
     return [await cpuEngines(options), await standInChains(options)];
   },
 };

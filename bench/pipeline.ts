@@ -2,7 +2,8 @@
  * Pipeline benchmarks: runner overhead with pass-through stages, memory under a burst of pushes and
  * under careless use, and mobilenet_v2 whole vs replicated vs segmented by each strategy on CPU executors.
  */
-import type { BenchModule, BenchOptions, BenchSection } from './lib/bench.js';
+import type { BenchModule, BenchOptions } from './lib/bench.js';
+import type { ReportSection } from '../src/report/report-file.js';
 import type { EngineSpec } from '../src/devices/open-engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
@@ -20,7 +21,7 @@ function passThrough(stages: number, bytes: number): EngineSpec[] {
   return Array.from({ length: stages }, (_, i) => ({ kind: 'passthrough' as const, device: `pt:${i}`, inputs: [t(i)], outputs: [t(i + 1)] }));
 }
 
-async function overhead({ quick }: BenchOptions): Promise<BenchSection> {
+async function overhead({ quick }: BenchOptions): Promise<ReportSection> {
   const count = quick ? 2000 : 20_000;
   const r = await stream(passThrough(STAGES, TENSOR_BYTES), {}, count, 1000); // warm-up: thread start, JIT
   const stageP50 = r.runner.stats().segments.map((s) => s.latencyMsP50 * 1000);
@@ -41,7 +42,7 @@ async function overhead({ quick }: BenchOptions): Promise<BenchSection> {
   };
 }
 
-async function memory({ quick }: BenchOptions): Promise<BenchSection> {
+async function memory({ quick }: BenchOptions): Promise<ReportSection> {
   const count = quick ? 1000 : 10_000;
   // The default allocator, made here only to read how many slabs it created.
   const pool = new SlabPool(Number.MAX_SAFE_INTEGER);
@@ -88,7 +89,7 @@ function settle(): void {
 }
 
 /** What a careless caller makes of memory: the three uses issue 12 found unbounded. */
-async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
+async function misuse({ quick }: BenchOptions): Promise<ReportSection> {
   const MiB = 2 ** 20;
   const rssMiB = () => process.memoryUsage.rss() / MiB;
   const rows: Record<string, string | number>[] = [];
@@ -156,7 +157,7 @@ async function misuse({ quick }: BenchOptions): Promise<BenchSection> {
   };
 }
 
-async function mobilenet({ quick }: BenchOptions): Promise<BenchSection> {
+async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
   const count = quick ? 20 : 150;
   // Rounds over all configurations, so that a slow spell on this shared machine hits every one alike;
   // each ratio is to the single executor of the same round.
@@ -231,7 +232,7 @@ async function mobilenet({ quick }: BenchOptions): Promise<BenchSection> {
 const bench: BenchModule = {
   name: 'pipeline',
   async run(options) {
-    const sections: BenchSection[] = [];
+    const sections: ReportSection[] = [];
     // Each section on its own, so one that cannot run (no test data) does not hide the others.
     for (const [title, section] of [['overhead', overhead], ['memory', memory], ['misuse', misuse], ['mobilenet', mobilenet]] as const) {
       try {

@@ -9,16 +9,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/pipeline/stats-table.js';
-import type { BenchFile, BenchModule, BenchSection } from './lib/bench.js';
+import type { BenchModule } from './lib/bench.js';
+import type { ReportFile, ReportSection } from '../src/report/report-file.js';
 import { machineBusySeconds, ownCpuSeconds } from './lib/proc-stats.js';
-import { cell, renderHtml, renderSvg } from './lib/report.js';
+import { machineSummary } from '../src/report/machine.js';
+import { cell, renderHtml, renderSvg } from '../src/report/report-page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Results go to the source tree's bench/results, also when running the compiled dist/bench/run.js. */
 const resultsDir = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../../bench/results' : 'results');
 const NOT_MODULES = new Set(['run']);
 
-function printSection(module: string, section: BenchSection): void {
+function printSection(module: string, section: ReportSection): void {
   process.stdout.write(`\n== ${module}: ${section.title}\n`);
   const headers = [...new Set(section.rows.flatMap((r) => Object.keys(r)))];
   if (headers.length > 0) process.stdout.write(formatTable(headers, section.rows.map((r) => headers.map((h) => cell(r[h])))));
@@ -45,15 +47,8 @@ const unknown = positionals.filter((name) => !available.includes(name));
 if (unknown.length > 0) usage(`no benchmark module ${unknown.map((u) => `"${u}"`).join(', ')}; there are: ${available.join(', ')}`);
 const selected = positionals.length === 0 ? available : available.filter((name) => positionals.includes(name));
 
-const machine = {
-  cpu: os.cpus()[0]?.model ?? 'unknown',
-  cpus: os.cpus().length,
-  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-  os: `${os.type()} ${os.release()} ${os.arch()}`,
-  node: process.version,
-  loadavgAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
-};
-const results: Record<string, readonly BenchSection[] | { error: string }> = {};
+const machine = machineSummary();
+const results: Record<string, readonly ReportSection[] | { error: string }> = {};
 const durations: Record<string, number> = {};
 /** Cores other processes kept busy on average while each module ran: figures taken beside them are low. */
 const otherLoad: Record<string, number> = {};
@@ -84,7 +79,8 @@ for (const name of selected) {
 mkdirSync(resultsDir, { recursive: true });
 const date = new Date().toISOString();
 const base = path.join(resultsDir, `bench-${date.replace(/[:.]/g, '-')}`);
-const file: BenchFile = {
+const file: ReportFile = {
+  title: 'coral-pipe benchmarks',
   date,
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   quick: values.quick,

@@ -7,7 +7,8 @@ import { readModel } from '../src/model/index.js';
 import { executionOrder, profileOperators, segmentModel } from '../src/model/segment/index.js';
 import { engineTimer } from '../src/devices/segment-timer.js';
 import { modelBytes } from '../test/helpers/model-files.js';
-import type { BenchModule, BenchSection } from './lib/bench.js';
+import type { BenchModule } from './lib/bench.js';
+import type { ReportSection } from '../src/report/report-file.js';
 import { strategyRequests } from './lib/strategies.js';
 
 const MODEL = 'mobilenet_v2_1.0_224_quant';
@@ -15,7 +16,7 @@ const COUNTS = [2, 3, 4];
 
 const bench: BenchModule = {
   name: 'segment-strategies',
-  async run({ quick }): Promise<BenchSection[]> {
+  async run({ quick }): Promise<ReportSection[]> {
     const model = readModel(modelBytes(`models/${MODEL}.tflite`));
     const order = executionOrder(model);
     const searchTimer = engineTimer({ repeats: 5, warmup: 1 });

@@ -22,7 +22,8 @@ import { topicsFor } from '../src/daemon/mqtt/topics.js';
 import { testDataPath } from '../src/testdata.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { Observer } from '../test/helpers/mqtt-observer.js';
-import type { BenchModule, BenchSection } from './lib/bench.js';
+import type { BenchModule } from './lib/bench.js';
+import type { ReportSection } from '../src/report/report-file.js';
 
 const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -112,7 +113,7 @@ async function measure(): Promise<{ frame: Map<string, number>; reload: Map<stri
 
 const walks: BenchModule = {
   name: 'walks',
-  async run(): Promise<BenchSection[]> {
+  async run(): Promise<ReportSection[]> {
     const { frame, reload } = await measure();
     const list = (files: Map<string, number>) => [...files.keys()].sort().join(', ');
     return [

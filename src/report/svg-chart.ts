@@ -1,8 +1,8 @@
 /**
- * Bar and line charts as standalone SVG text, for the benchmark report. Hand-written because the
+ * Bar and line charts as standalone SVG text, for reports (`npm run bench`, `coral-pipe tune --report`). Hand-written because the
  * report needs two chart kinds, no scripts and no network: a charting package would be larger than this.
  */
-import type { BarChart, Chart, LineChart } from './bench.js';
+import type { BarChart, Chart, LineChart } from './report-file.js';
 
 export const CHART_WIDTH = 760;
 export const CHART_HEIGHT = 340;

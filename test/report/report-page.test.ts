@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import type { BenchFile } from '../../bench/lib/bench.js';
-import { renderHtml, renderSvg } from '../../bench/lib/report.js';
-import { CHART_HEIGHT, CHART_WIDTH, renderChart, ticks } from '../../bench/lib/svg-chart.js';
+import type { ReportFile } from '../../src/report/report-file.js';
+import { renderHtml, renderSvg } from '../../src/report/report-page.js';
+import { CHART_HEIGHT, CHART_WIDTH, renderChart, ticks } from '../../src/report/svg-chart.js';
 
-const fixture = (quick = false): BenchFile => ({
+const fixture = (quick = false): ReportFile => ({
+  title: 'coral-pipe benchmarks',
   date: '2026-01-02T03:04:05.000Z',
   command: 'npm run bench -- pipeline',
   quick,
