@@ -63,13 +63,13 @@ function tensor(t: StandInTensor): Tensor {
 }
 
 /** A .tflite whose graph is one edgetpu-custom-op from `inputs` to `outputs`. */
-export function standInModel({ inputs, outputs }: { inputs: readonly StandInTensor[]; outputs: readonly StandInTensor[] }): Uint8Array {
+export function standInModel({ inputs, outputs }: { inputs: readonly StandInTensor[]; outputs: readonly StandInTensor[] }, description = 'coral-pipe stand-in Edge TPU model'): Uint8Array {
   const tensors = [...inputs, ...outputs].map(tensor);
   const ins = inputs.map((_, i) => i);
   const outs = outputs.map((_, i) => inputs.length + i);
   return writeModel({
     version: 3,
-    description: 'coral-pipe stand-in Edge TPU model',
+    description,
     operatorCodes: [{ builtinCode: BUILTIN_CUSTOM, deprecatedBuiltinCode: BUILTIN_CUSTOM, customCode: EDGETPU_CUSTOM_OP, version: 1 }],
     subgraphs: [{ name: 'main', tensors, inputs: ins, outputs: outs, operators: [{ opcodeIndex: 0, inputs: ins, outputs: outs, intermediates: [], customOptionsFormat: 0 }] }],
     buffers: [{ data: new Uint8Array(0) }],
@@ -83,7 +83,7 @@ export function standInModel({ inputs, outputs }: { inputs: readonly StandInTens
  * A CPU model or segment "compiled" for the stand-in: same input and output tensors (names, types,
  * shapes, quantization), its graph one edgetpu-custom-op. What it computes is the stand-in's function.
  */
-export function standInCompiled(bytes: Uint8Array): Uint8Array {
+export function standInCompiled(bytes: Uint8Array, description?: string): Uint8Array {
   const [main] = readModel(bytes).subgraphs;
   const io = (indices: readonly number[]) =>
     indices.map((i): StandInTensor => {
@@ -91,5 +91,5 @@ export function standInCompiled(bytes: Uint8Array): Uint8Array {
       const q = t.quantization;
       return { name: t.name, type: t.type, shape: t.shape, ...(q?.scale?.length && { quant: { scale: q.scale[0]!, zeroPoint: q.zeroPoint?.[0] ?? 0 } }) };
     });
-  return standInModel({ inputs: io(main!.inputs), outputs: io(main!.outputs) });
+  return standInModel({ inputs: io(main!.inputs), outputs: io(main!.outputs) }, description);
 }
