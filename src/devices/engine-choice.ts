@@ -44,24 +44,28 @@ export function engineSpecFor(segment: string, model: Uint8Array, device: Device
 }
 
 /**
- * `auto` placement: each Edge TPU segment gets its own usable Edge TPU (in the order given, PCIe
- * before USB as enumerateDevices lists them), each CPU segment the next CPU device in turn.
+ * `auto` placement: each Edge TPU segment gets its own usable Edge TPUs (in the order given, PCIe
+ * before USB as enumerateDevices lists them), each CPU segment the next CPU devices in turn; a
+ * segment gets `replicas[i]` of them (default 1).
  */
-export function assignDevices(segments: readonly { name: string; model: Uint8Array }[], devices: readonly Device[]): Device[] {
+export function assignDevices(segments: readonly { name: string; model: Uint8Array }[], devices: readonly Device[], replicas: readonly number[] = []): Device[][] {
   const tpus = devices.filter((d) => isEdgeTpu(d) && d.state !== 'unhealthy');
   const cpus = devices.filter((d) => d.type === 'cpu');
+  const wantTpus = segments.reduce((n, s, i) => n + (executorKindFor(s.model) === 'edgetpu' ? (replicas[i] ?? 1) : 0), 0);
   let nextTpu = 0;
   let nextCpu = 0;
-  return segments.map(({ name, model }) => {
-    if (executorKindFor(model) === 'edgetpu') {
-      const device = tpus[nextTpu++];
-      if (!device) {
-        throw new DeviceMismatchError(`segment ${name} needs an Edge TPU, but only ${tpus.length} usable Edge TPU(s) are present for the Edge TPU segments`, name, '');
+  return segments.map(({ name, model }, i) =>
+    Array.from({ length: replicas[i] ?? 1 }, () => {
+      if (executorKindFor(model) === 'edgetpu') {
+        const device = tpus[nextTpu++];
+        if (!device) {
+          throw new DeviceMismatchError(`segment ${name} needs an Edge TPU, but only ${tpus.length} usable Edge TPU(s) are present for the ${wantTpus} the Edge TPU segments need`, name, '');
+        }
+        return device;
       }
+      const device = cpus[nextCpu++ % Math.max(cpus.length, 1)];
+      if (!device) throw new DeviceMismatchError(`segment ${name} needs a CPU device and none is configured`, name, '');
       return device;
-    }
-    const device = cpus[nextCpu++ % Math.max(cpus.length, 1)];
-    if (!device) throw new DeviceMismatchError(`segment ${name} needs a CPU device and none is configured`, name, '');
-    return device;
-  });
+    }),
+  );
 }

@@ -19,7 +19,8 @@ export function needsEnumeration(devices: DevicesSetting): boolean {
   return devices === 'auto' || devices.flat().some((id) => !isCpuDeviceId(id));
 }
 
-function findDevice(id: string, present: readonly Device[], segment: string): Device {
+/** The present device `id` names (`usb:N` and `pci:N` by enumeration order); DevicePlacementError naming `segment` when absent. */
+export function findDevice(id: string, present: readonly Device[], segment: string): Device {
   const exact = present.find((d) => d.id === id);
   if (exact) return exact;
   if (isCpuDeviceId(id)) return cpuDevice(id);
@@ -33,14 +34,18 @@ function findDevice(id: string, present: readonly Device[], segment: string): De
   throw new DevicePlacementError(`${segment}: device "${id}" is not present (Edge TPUs present: ${ids.length > 0 ? ids.join(', ') : 'none'})`);
 }
 
-/** Devices per segment (more than one = replicas). Segment names are `segment <i>...`, for messages. */
+/**
+ * Devices per segment (more than one = replicas). Segment names are `segment <i>...`, for messages.
+ * `replicas` says how many devices `auto` gives each segment (default 1).
+ */
 export function placeSegments(
   devices: DevicesSetting,
   segments: readonly { readonly name: string; readonly model: Uint8Array }[],
   present: readonly Device[],
+  replicas?: readonly number[],
 ): Device[][] {
   // assignDevices puts "segment " before the name itself.
-  if (devices === 'auto') return assignDevices(segments.map((s) => ({ ...s, name: s.name.replace(/^segment /, '') })), present).map((d) => [d]);
+  if (devices === 'auto') return assignDevices(segments.map((s) => ({ ...s, name: s.name.replace(/^segment /, '') })), present, replicas);
   if (devices.length !== segments.length)
     throw new DevicePlacementError(`devices lists ${devices.length} entries for ${segments.length} segment(s)`);
   return devices.map((entry, i) => (typeof entry === 'string' ? [entry] : entry).map((id) => findDevice(id, present, segments[i]!.name)));

@@ -34,6 +34,8 @@ export interface RunnerInput {
   readonly segments: SegmentSource[];
   /** Per segment CPU device ids, when the setting names only CPUs and no segment is Edge TPU compiled. */
   readonly devices?: string[][];
+  /** Replicas per segment for the runner to place, when it places CPU segments itself (`auto`). */
+  readonly replicas?: number[];
   /** The Edge TPUs placed on (and claimed); empty when everything runs on CPUs. */
   readonly edgeTpus: Device[];
 }
@@ -51,18 +53,19 @@ export function executorKinds(segments: readonly SegmentToPlace[]): ExecutorKind
 }
 
 /**
- * CPU-only segments keep the runner's shared LiteRT module (sources plus CPU ids, or just sources for
- * the runner to place); otherwise each segment gets one engine spec per device placed on.
+ * CPU-only segments keep the runner's shared LiteRT module (sources plus CPU ids, or just sources and
+ * replica counts for the runner to place); otherwise each segment gets one engine spec per device
+ * placed on. `replicas` (per segment, default 1) is how many devices `auto` gives each.
  */
-export async function runnerInput(segments: readonly SegmentToPlace[], devices: DevicesSetting, context: PlacementContext = {}): Promise<RunnerInput> {
+export async function runnerInput(segments: readonly SegmentToPlace[], devices: DevicesSetting, context: PlacementContext = {}, replicas?: readonly number[]): Promise<RunnerInput> {
   const sources = segments.map((s) => s.source ?? s.model);
   const edgeTpuModel = executorKinds(segments).includes('edgetpu');
   if (!edgeTpuModel && !needsEnumeration(devices)) {
     return { segments: sources, devices: (devices as readonly (string | readonly string[])[]).map((d) => (typeof d === 'string' ? [d] : [...d])), edgeTpus: [] };
   }
-  if (!edgeTpuModel && devices === 'auto') return { segments: sources, edgeTpus: [] };
+  if (!edgeTpuModel && devices === 'auto') return { segments: sources, ...(replicas && { replicas: [...replicas] }), edgeTpus: [] };
   const present = context.devices ?? (await (context.enumerate ?? (() => enumerateDevices()))()).devices;
-  const placed = placeSegments(devices, segments, present);
+  const placed = placeSegments(devices, segments, present, replicas);
   // engineSpecFor puts "segment " before the name itself.
   const specs = placed.map((replicas, i) => replicas.map((device) => engineSpecFor(segments[i]!.name.replace(/^segment /, ''), segments[i]!.model, device)));
   const edgeTpus = [...new Set(placed.flat().filter(isEdgeTpu))];

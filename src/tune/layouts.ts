@@ -4,25 +4,7 @@
  * parallelism), and mixes: fewer segments than devices, the spare devices going as replicas to the
  * segments that hold the pipeline back, which only a measurement of the pure pipeline can tell.
  */
-
-export type CutStrategy = 'params' | 'latency';
-
-export interface Layout {
-  /** How the model is cut; absent for the whole model (one segment). */
-  readonly strategy?: CutStrategy;
-  /** Executors (devices) per segment, in order; its length is the number of segments. */
-  readonly replicas: readonly number[];
-}
-
-/** Devices a layout uses. */
-export const devicesOf = (layout: Layout): number => layout.replicas.reduce((n, r) => n + r, 0);
-
-/** `2 segments (latency) x [2, 1]`, `whole model x 3`: how tune and the config name a layout. */
-export function describeLayout(layout: Layout): string {
-  const n = layout.replicas.length;
-  const copies = layout.replicas.every((r) => r === 1) ? '' : n === 1 ? ` x ${layout.replicas[0]}` : ` x [${layout.replicas.join(', ')}]`;
-  return n === 1 ? `whole model${copies}` : `${n} segments (${layout.strategy})${copies}`;
-}
+import type { Layout } from '../pipeline/layout.js';
 
 /** The layouts to measure first: every pure pipeline and every count of whole-model replicas. */
 export function baseLayouts(devices: number): Layout[] {

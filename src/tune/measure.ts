@@ -1,21 +1,23 @@
 /**
- * Measures one layout for real: the model cut as the layout says, one runner with the layout's
- * replicas, items run through `runner.run` with as many in flight as the runner holds (as a busy
- * daemon would keep it), after a warm-up; items/s over the measured items, latency per item, and each
- * segment's mean engine time, which the mixes are derived from (layouts.ts).
+ * Measures one layout for real: its segments placed on the devices the layout gives each (Edge TPUs
+ * leased while it runs, as `coral-pipe run` does), one runner, items run through `runner.run` with as
+ * many in flight as the runner holds (as a busy daemon would keep it), after a warm-up; items/s over
+ * the measured items, latency per item, and each segment's mean engine time, which the mixes are
+ * derived from (layouts.ts).
  */
-import { readModel } from '../model/read-model.js';
-import { segmentModel } from '../model/segment/index.js';
-import { writeModel } from '../model/write-model.js';
-import { engineTimer } from '../devices/segment-timer.js';
+import { acquireLeases, type LeaseOptions } from '../devices/lease.js';
+import { runnerInput, type PlacementContext } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import type { Layout } from './layouts.js';
+import { devicesSetting, type Layout } from '../pipeline/layout.js';
+import type { LayoutSegments } from './layout-segments.js';
 import type { Measurement } from './ranking.js';
 
 export interface LayoutRun extends Measurement {
   /** Each segment's mean engine time on one device, in ms. */
   readonly segmentMs: readonly number[];
+  /** Whether every segment's parameters fit the Edge TPU's on-chip cache; undefined when not known. */
+  readonly fitsOnChip?: boolean;
   /** Given up halfway because it could not win (MeasureOptions.giveUp): the figures cover half the items. */
   readonly stoppedEarly?: boolean;
 }
@@ -29,51 +31,69 @@ export interface MeasureOptions {
   readonly giveUp?: (itemsPerSecondSoFar: number) => boolean;
 }
 
-/** The segments' bytes for `layout`: the whole model, or its cut. */
-async function segmentsOf(model: Uint8Array, layout: Layout): Promise<Uint8Array[]> {
-  const count = layout.replicas.length;
-  if (count === 1) return [model];
-  const parsed = readModel(model);
-  const request = layout.strategy === 'latency' ? { strategy: 'latency' as const, count, timer: engineTimer() } : { strategy: 'params' as const, count };
-  return (await segmentModel(parsed, request)).segments.map((s) => writeModel(s.model));
+export interface Placement {
+  /** The devices tune may use, in order: a layout takes as many as it needs from the front. */
+  readonly deviceIds: readonly string[];
+  /** The device scan (enumerateDevices by default) and where Edge TPU leases go. */
+  readonly enumerate?: PlacementContext['enumerate'];
+  readonly leases?: LeaseOptions;
 }
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-export async function measureLayout(model: Uint8Array, layout: Layout, options: MeasureOptions): Promise<LayoutRun> {
-  const runner = await PipelinedModelRunner.create(await segmentsOf(model, layout), { replicas: layout.replicas });
+/** All true, else false if any is false, else undefined. */
+const allFit = (fits: readonly (boolean | undefined)[]) => (fits.includes(false) ? false : fits.includes(undefined) ? undefined : true);
+
+export async function measureLayout(prepared: LayoutSegments, layout: Layout, placement: Placement, options: MeasureOptions): Promise<LayoutRun> {
+  let leases: { release(): void } | undefined;
   try {
-    const latencies: number[] = [];
-    /** Runs `count` items with the runner kept full; resolves with the seconds they took. */
-    const runItems = async (count: number, keep: boolean): Promise<number> => {
-      const from = performance.now();
-      let started = 0;
-      const lane = async () => {
-        while (started < count) {
-          started++;
-          const at = performance.now();
-          runner.release(await runner.run(options.inputs));
-          if (keep) latencies.push(performance.now() - at);
-        }
-      };
-      await Promise.all(Array.from({ length: runner.inFlightLimit }, lane));
-      return (performance.now() - from) / 1000;
-    };
-    await runItems(options.warmup, false);
-    const half = Math.ceil(options.items / 2);
-    const firstHalf = await runItems(half, true);
-    const stoppedEarly = options.giveUp?.(half / firstHalf) ?? false;
-    const seconds = stoppedEarly ? firstHalf : firstHalf + (await runItems(options.items - half, true));
-    latencies.sort((a, b) => a - b);
-    return {
-      layout,
-      itemsPerSecond: latencies.length / seconds,
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      segmentMs: runner.stats().segments.map((s) => s.busyMsMean),
-      ...(stoppedEarly && { stoppedEarly }),
-    };
+    const input = await runnerInput(prepared.segments, devicesSetting(layout, placement.deviceIds), {
+      ...(placement.enumerate && { enumerate: placement.enumerate }),
+      claim: (ids) => {
+        leases = acquireLeases(ids, placement.leases);
+      },
+    });
+    const runner = await PipelinedModelRunner.create(input.segments, { ...(input.devices && { devices: input.devices }) });
+    try {
+      return { ...(await runLayout(runner, layout, options)), ...(allFit(prepared.fitsOnChip) !== undefined && { fitsOnChip: allFit(prepared.fitsOnChip) }) };
+    } finally {
+      await runner.close();
+    }
   } finally {
-    await runner.close();
+    leases?.release();
   }
+}
+
+/** `options.items` through the runner, kept full, after a warm-up. */
+async function runLayout(runner: PipelinedModelRunner, layout: Layout, options: MeasureOptions): Promise<LayoutRun> {
+  const latencies: number[] = [];
+  /** Runs `count` items with the runner kept full; resolves with the seconds they took. */
+  const runItems = async (count: number, keep: boolean): Promise<number> => {
+    const from = performance.now();
+    let started = 0;
+    const lane = async () => {
+      while (started < count) {
+        started++;
+        const at = performance.now();
+        runner.release(await runner.run(options.inputs));
+        if (keep) latencies.push(performance.now() - at);
+      }
+    };
+    await Promise.all(Array.from({ length: runner.inFlightLimit }, lane));
+    return (performance.now() - from) / 1000;
+  };
+  await runItems(options.warmup, false);
+  const half = Math.ceil(options.items / 2);
+  const firstHalf = await runItems(half, true);
+  const stoppedEarly = options.giveUp?.(half / firstHalf) ?? false;
+  const seconds = stoppedEarly ? firstHalf : firstHalf + (await runItems(options.items - half, true));
+  latencies.sort((a, b) => a - b);
+  return {
+    layout,
+    itemsPerSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    segmentMs: runner.stats().segments.map((s) => s.busyMsMean),
+    ...(stoppedEarly && { stoppedEarly }),
+  };
 }

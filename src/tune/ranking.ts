@@ -2,7 +2,7 @@
  * Which measured layout `coral-pipe tune` recommends, and why, in one line: by throughput (items/s,
  * among those within the p99 bound when one is given) or by latency (p50).
  */
-import { describeLayout, type Layout } from './layouts.js';
+import { describeLayout, type Layout } from '../pipeline/layout.js';
 
 export interface Measurement {
   readonly layout: Layout;

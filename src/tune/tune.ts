@@ -2,16 +2,21 @@
  * `coral-pipe tune`'s core: measures the base layouts (layouts.ts) one after the other on the same
  * inputs, then the mixes their measurements suggest, within a time budget, and ranks what it measured
  * (ranking.ts). A candidate that by halfway runs at under half the best rate so far is not worth
- * finishing: it stops there and says so.
+ * finishing: it stops there and says so. A layout whose segments cannot be had (layout-segments.ts)
+ * is listed with the reason.
  */
 import type { NamedTensors } from '../tensors/tensor.js';
-import { baseLayouts, describeLayout, mixedLayouts, type Layout } from './layouts.js';
-import { measureLayout, type LayoutRun } from './measure.js';
+import { describeLayout, type Layout } from '../pipeline/layout.js';
+import { baseLayouts, mixedLayouts } from './layouts.js';
+import type { SegmentSupply } from './layout-segments.js';
+import { measureLayout, type LayoutRun, type Placement } from './measure.js';
 import { rankLayouts, type Objective, type Ranking } from './ranking.js';
 
 export interface TuneOptions {
-  /** Devices it may use (CPU executors here). */
-  readonly devices: number;
+  /** Where each layout's segments come from. */
+  readonly supply: SegmentSupply;
+  /** The devices it may use, and how they are found and leased. */
+  readonly placement: Placement;
   readonly objective: Objective;
   readonly maxP99Ms?: number;
   /** No new candidate starts after this many seconds. */
@@ -33,7 +38,7 @@ export interface TuneReport extends Ranking {
 /** Stops a candidate running at under this share of the best rate so far. */
 const GIVE_UP_SHARE = 0.5;
 
-export async function tune(model: Uint8Array, options: TuneOptions): Promise<TuneReport> {
+export async function tune(options: TuneOptions): Promise<TuneReport> {
   const started = performance.now();
   const runs: LayoutRun[] = [];
   const skipped: { layout: string; why: string }[] = [];
@@ -46,8 +51,13 @@ export async function tune(model: Uint8Array, options: TuneOptions): Promise<Tun
         skipped.push({ layout: name, why: `the ${options.budgetSeconds} s budget was spent` });
         continue;
       }
+      const prepared = await options.supply.prepare(layout);
+      if ('skip' in prepared) {
+        skipped.push({ layout: name, why: prepared.skip });
+        continue;
+      }
       options.progress?.({ layout: name, index: offset + i, of });
-      const run = await measureLayout(model, layout, {
+      const run = await measureLayout(prepared, layout, options.placement, {
         inputs: options.inputs,
         items: options.items,
         warmup: options.warmup,
@@ -57,9 +67,10 @@ export async function tune(model: Uint8Array, options: TuneOptions): Promise<Tun
       options.progress?.({ layout: name, index: offset + i, of, done: run });
     }
   };
-  const base = baseLayouts(options.devices);
+  const devices = options.placement.deviceIds.length;
+  const base = baseLayouts(devices);
   await measureAll(base, 0, base.length);
-  const mixes = mixedLayouts(options.devices, runs);
+  const mixes = mixedLayouts(devices, runs);
   await measureAll(mixes, base.length, base.length + mixes.length);
   return { ...rankLayouts(runs, options.objective, options.maxP99Ms), runs, skipped };
 }

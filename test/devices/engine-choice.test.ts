@@ -25,7 +25,7 @@ test('edgetpu-custom-op means Edge TPU; anything else CPU', () => {
 
 test('a mixed pipeline: Edge TPU segments on their own TPUs, a CPU segment on a CPU device', () => {
   const segments = [{ name: 'tpu-a', model: tpuSegment }, { name: 'tpu-b', model: tpuModel }, { name: 'post', model: cpuModel }];
-  const devices = assignDevices(segments, [usb0, usb1, cpu0]);
+  const devices = assignDevices(segments, [usb0, usb1, cpu0]).map(([d]) => d!);
   assert.deepEqual(devices.map((d) => d.id), [usb0.id, usb1.id, cpu0.id]);
   const specs = segments.map((s, i) => engineSpecFor(s.name, s.model, devices[i]!));
   assert.deepEqual(specs.map((s) => s.kind), ['edgetpu', 'edgetpu', 'cpu']);
@@ -40,4 +40,11 @@ test('mismatches are refused with the segment and device named', () => {
   const sick: Device = { ...usb0, state: 'unhealthy', health: { problems: ['driver status is DEAD, not ALIVE'] } };
   assert.throws(() => engineSpecFor('seg2', tpuModel, sick), /is unhealthy: driver status is DEAD/);
   assert.throws(() => assignDevices([{ name: 'a', model: tpuModel }, { name: 'b', model: tpuModel }], [usb0, cpu0]), /segment b needs an Edge TPU, but only 1 usable/);
+  assert.throws(() => assignDevices([{ name: 'a', model: tpuModel }], [usb0, cpu0], [2]), /segment a needs an Edge TPU, but only 1 usable Edge TPU\(s\) are present for the 2 the Edge TPU segments need/);
+});
+
+test('auto placement with replicas: as many Edge TPUs or CPU devices per segment as its replica count', () => {
+  const segments = [{ name: 'tpu', model: tpuModel }, { name: 'post', model: cpuModel }];
+  const placed = assignDevices(segments, [usb0, usb1, cpu0], [2, 3]);
+  assert.deepEqual(placed.map((ds) => ds.map((d) => d.id)), [[usb0.id, usb1.id], [cpu0.id, cpu0.id, cpu0.id]]);
 });

@@ -1,10 +1,17 @@
 /** The layouts tune measures and how it ranks them (src/tune), on injected measurements. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assignSpares, baseLayouts, describeLayout, devicesOf, mixedLayouts } from '../../src/tune/layouts.js';
+import { describeLayout, devicesOf, devicesSetting } from '../../src/pipeline/layout.js';
+import { assignSpares, baseLayouts, mixedLayouts } from '../../src/tune/layouts.js';
 import { rankLayouts, type Measurement } from '../../src/tune/ranking.js';
 
 describe('tune layouts', () => {
+  it('names one device per segment, or a list of replicas', () => {
+    assert.deepEqual(devicesSetting({ strategy: 'latency', replicas: [2, 1, 1] }, ['cpu:0', 'cpu:1', 'cpu:2', 'cpu:3']), [['cpu:0', 'cpu:1'], 'cpu:2', 'cpu:3']);
+    assert.deepEqual(devicesSetting({ replicas: [3] }, ['cpu:0', 'cpu:1', 'cpu:2', 'cpu:3']), [['cpu:0', 'cpu:1', 'cpu:2']]);
+    assert.throws(() => devicesSetting({ replicas: [5] }, ['cpu:0', 'cpu:1', 'cpu:2', 'cpu:3']), /needs more devices than the 4 given/);
+  });
+
   it('on 3 devices: the whole model, 2 and 3 replicas, and pipelines of 2 and 3 segments cut both ways', () => {
     assert.deepEqual(baseLayouts(3).map(describeLayout), [
       'whole model',

@@ -6,29 +6,49 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../src/daemon/config/config-parse.js';
 import { testDataPath } from '../../src/testdata.js';
-import { devicesSetting, withLayout } from '../../src/tune/write-config.js';
+import { withLayout } from '../../src/tune/write-config.js';
 import { projectRoot, runCli } from '../helpers/cli.js';
 
 const ids = ['cpu:0', 'cpu:1', 'cpu:2', 'cpu:3'];
 
 describe('writing a layout into a config', () => {
-  it('names one device per segment, or a list of replicas', () => {
-    assert.deepEqual(devicesSetting({ strategy: 'latency', replicas: [2, 1, 1] }, ids), [['cpu:0', 'cpu:1'], 'cpu:2', 'cpu:3']);
-    assert.deepEqual(devicesSetting({ replicas: [3] }, ids), [['cpu:0', 'cpu:1', 'cpu:2']]);
-    assert.throws(() => devicesSetting({ replicas: [5] }, ids), /needs more devices than the 4 given/);
-  });
-
-  it('changes only the values it writes, and adds the fields that were not there', () => {
+  it('adds model.layout in tune\'s words and devices, changing nothing else', () => {
     const text = '# my appliance\nmodel:\n  file: m.tflite   # the model\ncameras: {a: x}   # one camera\n';
     const written = withLayout(text, 'c.yaml', { strategy: 'latency', replicas: [1, 2] }, ids);
-    assert.equal(written, '# my appliance\nmodel:\n  file: m.tflite   # the model\n  segments: 2\n  strategy: latency\ncameras: {a: x}   # one camera\ndevices: [cpu:0, [cpu:1, cpu:2]]\n');
+    assert.equal(written, '# my appliance\nmodel:\n  file: m.tflite   # the model\n  layout: "2 segments (latency) x [1, 2]"\ncameras: {a: x}   # one camera\ndevices: [cpu:0, [cpu:1, cpu:2]]\n');
     const parsed = parseConfigText(written, 'c.yaml');
-    assert.deepEqual([parsed.model.segments, parsed.model.strategy, parsed.devices], [2, 'latency', ['cpu:0', ['cpu:1', 'cpu:2']]]);
+    assert.deepEqual([parsed.model.segments, parsed.model.strategy, parsed.model.replicas, parsed.devices], [2, 'latency', [1, 2], ['cpu:0', ['cpu:1', 'cpu:2']]]);
   });
 
-  it('turns the short `model: FILE` into the long form', () => {
-    const written = withLayout('model: m.tflite\ncameras: {a: x}\ndevices: auto\n', 'c.yaml', { replicas: [2] }, ids);
-    assert.equal(written, 'model: {file: "m.tflite", segments: 1}\ncameras: {a: x}\ndevices: [[cpu:0, cpu:1]]\n');
+  it('puts the layout where segments was, drops strategy, and replaces an earlier layout', () => {
+    const text = 'model:\n  file: m.tflite\n  segments: 3   # by hand\n  strategy: params\n  labels: l.txt\ncameras: {a: x}\ndevices: auto\n';
+    const written = withLayout(text, 'c.yaml', { replicas: [2] }, ids);
+    assert.equal(written, 'model:\n  file: m.tflite\n  layout: "whole model x 2"   # by hand\n  labels: l.txt\ncameras: {a: x}\ndevices: [[cpu:0, cpu:1]]\n');
+    const again = withLayout(written, 'c.yaml', { strategy: 'params', replicas: [1, 1] }, ids);
+    assert.equal(again, 'model:\n  file: m.tflite\n  layout: "2 segments (params)"   # by hand\n  labels: l.txt\ncameras: {a: x}\ndevices: [cpu:0, cpu:1]\n');
+  });
+
+  it('writes the short `model: FILE` and one-line maps anew, keeping their other fields', () => {
+    assert.equal(
+      withLayout('model: m.tflite\ncameras: {a: x}\ndevices: auto\n', 'c.yaml', { replicas: [2] }, ids),
+      'model: {file: m.tflite, layout: "whole model x 2"}\ncameras: {a: x}\ndevices: [[cpu:0, cpu:1]]\n',
+    );
+    assert.equal(
+      withLayout('model: {file: m.tflite, strategy: latency, labels: l.txt}\ncameras: {a: x}\n', 'c.yaml', { strategy: 'params', replicas: [1, 1] }, ids),
+      'model: {file: m.tflite, labels: l.txt, layout: "2 segments (params)"}\ncameras: {a: x}\ndevices: [cpu:0, cpu:1]\n',
+    );
+  });
+
+  it('names compiled segment files in place of the whole model, devices by their stable ids', () => {
+    const usb = ['usb:/sys/bus/usb/devices/2-1', 'usb:/sys/bus/usb/devices/2-2'];
+    const written = withLayout('model:\n  file: m.tflite  # cpu\n  strategy: latency\ncameras: {a: x}\n', 'c.yaml', { strategy: 'params', replicas: [1, 1] }, usb, ['m_segment_0_of_2_edgetpu.tflite', 'dir with space/m_segment_1_of_2_edgetpu.tflite']);
+    assert.equal(
+      written,
+      'model:\n  segmentFiles: [m_segment_0_of_2_edgetpu.tflite, "dir with space/m_segment_1_of_2_edgetpu.tflite"]  # cpu\n  layout: "2 segments (params)"\ncameras: {a: x}\n' +
+        'devices: [usb:/sys/bus/usb/devices/2-1, usb:/sys/bus/usb/devices/2-2]\n',
+    );
+    assert.deepEqual(parseConfigText(written, 'c.yaml').model.segmentFiles, ['m_segment_0_of_2_edgetpu.tflite', 'dir with space/m_segment_1_of_2_edgetpu.tflite']);
+    assert.throws(() => withLayout('model: {segmentFiles: [a.tflite]}\ncameras: {a: x}\n', 'c.yaml', { replicas: [1] }, ids), /c\.yaml: model\.segmentFiles names compiled segments/);
   });
 
   it('coral-pipe tune --write-config: the shipped example keeps every other line, and check-config accepts it', async () => {
@@ -42,9 +62,11 @@ describe('writing a layout into a config', () => {
       const tune = await runCli('tune', testDataPath('models/mobilenet_v1_0.25_128_quant.tflite'), '--devices', '2', '--items', '8', '--write-config', file);
       assert.equal(tune.code, 0, tune.stderr);
       const after = (await readFile(file, 'utf8')).split('\n');
-      assert.equal(after.length, before.length);
-      const changed = after.filter((line, i) => line !== before[i]);
-      assert.ok(changed.every((line) => /^ {2}(segments|strategy): |^devices: /.test(line)), changed.join('\n'));
+      // The example's strategy line goes (the layout says it); every other line is kept or rewritten in place.
+      const kept = before.filter((line) => !/^ {2}strategy: /.test(line));
+      assert.equal(after.length, kept.length);
+      const changed = after.filter((line, i) => line !== kept[i]);
+      assert.deepEqual(changed.map((line) => line.split(':')[0]), ['  layout', 'devices'], changed.join('\n'));
       const check = await runCli('check-config', file);
       assert.equal(check.code, 0, check.stderr);
     } finally {

@@ -109,6 +109,7 @@ export async function resolveConfig(text: string, file: string): Promise<DaemonC
   const located: (readonly PropertyKey[])[] = [
     ['model', 'file'],
     ['model', 'segments'],
+    ['model', 'layout'],
     ['model', 'segmentFiles'],
     ...(m.segmentFiles ?? []).map((_, i) => ['model', 'segmentFiles', i]),
     ['model', 'labels'],

@@ -3,6 +3,7 @@
  * the TypeScript types and the JSON Schema shipped in config/coral-pipe.schema.json.
  */
 import { z } from 'zod';
+import { parseLayout, type Layout } from '../../pipeline/layout.js';
 
 /**
  * One level of an MQTT topic that we build ourselves (`<prefix>/<node>/camera/<id>/...`): a `/` would
@@ -105,6 +106,11 @@ const model = z
       .optional()
       .describe('how to split `file`: params (equal parameter bytes per segment, the default) or latency (measured, slowest segment minimised)'),
     segmentFiles: z.array(z.string().min(1)).min(1).optional().describe('already-split segment files, in order'),
+    layout: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('segments, cut and replicas per segment in the words `coral-pipe tune` prints, e.g. "whole model x 2" or "2 segments (latency) x [2, 1]"; instead of segments and strategy'),
     labels: z.string().min(1).optional().describe('labels file, one label per line'),
   })
   .superRefine((m, ctx) => {
@@ -114,6 +120,24 @@ const model = z
       ctx.addIssue({ code: 'custom', path: ['segments'], message: `is ${m.segments} but segmentFiles lists ${m.segmentFiles.length}` });
     if (m.segmentFiles !== undefined && m.strategy !== undefined)
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'only applies to model.file' });
+    if (m.layout === undefined) return;
+    for (const field of ['segments', 'strategy'] as const)
+      if (m[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'model.layout already says it: give one or the other' });
+    let layout: Layout;
+    try {
+      layout = parseLayout(m.layout);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['layout'], message: (err as Error).message });
+      return;
+    }
+    if (m.segmentFiles !== undefined && layout.replicas.length !== m.segmentFiles.length)
+      ctx.addIssue({ code: 'custom', path: ['layout'], message: `says ${layout.replicas.length} segment(s) but segmentFiles lists ${m.segmentFiles.length}` });
+  })
+  // model.layout in the fields the rest of the daemon reads: segments, strategy and replicas per segment.
+  .transform((m): typeof m & { readonly replicas?: readonly number[] } => {
+    if (m.layout === undefined) return m;
+    const { replicas, strategy } = parseLayout(m.layout);
+    return { ...m, segments: replicas.length, ...(strategy !== undefined && m.file !== undefined && { strategy }), replicas };
   });
 
 /** A model is a file path or the full object. */
@@ -169,6 +193,12 @@ export const configSchema = z
         path: ['devices'],
         message: `lists ${c.devices.length} entries but the model has ${segments} segment(s): give one per segment`,
       });
+    else if (Array.isArray(c.devices) && c.model?.replicas !== undefined)
+      for (const [i, entry] of c.devices.entries()) {
+        const given = typeof entry === 'string' ? 1 : entry.length;
+        const wanted = c.model.replicas[i] ?? 1;
+        if (given !== wanted) ctx.addIssue({ code: 'custom', path: ['devices', i], message: `model.layout gives segment ${i} ${wanted} replica(s) but this entry names ${given} device(s)` });
+      }
     // The daemon reads Home Assistant's birth message there, so it cannot also carry a camera's frames.
     const birth = c.homeAssistant?.discovery ? `${c.homeAssistant.discoveryPrefix}/status` : undefined;
     const owner = new Map<string, string>();

@@ -127,7 +127,7 @@ export async function checkModel(config: DaemonConfig, context: Pick<PlacementCo
       splitByParameters(whole.model, executionOrder(whole.model), segments);
     } catch (err) {
       if (!(err instanceof SegmentationError) && !(err instanceof ModelFormatError)) throw err;
-      at('model.segments', `${whole.file} cannot be cut into ${segments} segments: ${err.message}`);
+      at(m.layout === undefined ? 'model.segments' : 'model.layout', `${whole.file} cannot be cut into ${segments} segments: ${err.message}`);
     }
   }
   for (const f of files) {
@@ -164,6 +164,7 @@ async function checkPlacement(
       toPlace.map((f, i) => ({ name: `segment ${i} (${path.basename(f.file)})`, model: f.bytes })),
       config.devices,
       { devices: context.devices, enumerate: context.enumerate },
+      config.model.replicas,
     );
   } catch (err) {
     if (!(err instanceof DevicePlacementError) && !(err instanceof DeviceMismatchError)) throw err;

@@ -140,9 +140,10 @@ export const createPipelineClassifier: ClassifierFactory = async (config: Daemon
   // Before anything is built: a model that cannot serve is refused with its config line, and a reload keeps the old pipeline.
   const checked = await checkModel(config, { devices: context.devices });
   const { sources, hashed } = await segmentSources(config, checked.files);
-  const input = await runnerInput(sources.map((model, i) => ({ name: `segment ${i}`, model })), config.devices, context);
+  const input = await runnerInput(sources.map((model, i) => ({ name: `segment ${i}`, model })), config.devices, context, config.model.replicas);
   const runner = await PipelinedModelRunner.create(input.segments, {
     ...(input.devices && { devices: input.devices }),
+    ...(input.replicas && { replicas: input.replicas }),
     // Enough room for every frame the daemon lets in at once.
     inputQueueLimit: queueDepthFor(config.limits, sources.length),
   });

@@ -135,3 +135,27 @@ describe('config files', () => {
     await assert.rejects(resolveConfig(tls, path.join(dir, 'c.yaml')), /c\.yaml:5:\d+: mqtt\.tls: cert and key go together/);
   });
 });
+
+describe('model.layout', () => {
+  it('names segments, cut and replicas in tune\'s words; the daemon reads them as segments, strategy and replicas', () => {
+    const c = parseConfigText('model: {file: m.tflite, layout: "2 segments (latency) x [2, 1]"}\ncameras: {a: x}\ndevices: [[cpu:0, cpu:1], cpu:2]\n', 'c.yaml');
+    assert.deepEqual(c.model, { file: 'm.tflite', layout: '2 segments (latency) x [2, 1]', segments: 2, strategy: 'latency', replicas: [2, 1] });
+    const whole = parseConfigText('model: {segmentFiles: [m_edgetpu.tflite], layout: whole model x 2}\ncameras: {a: x}\n', 'c.yaml');
+    assert.deepEqual([whole.model.segments, whole.model.strategy, whole.model.replicas, whole.devices], [1, undefined, [2], 'auto']);
+  });
+
+  it('refuses words that are no layout, a layout beside segments or strategy, and devices that disagree with it, each at its line', () => {
+    const bad = problemsOf('model:\n  file: m.tflite\n  layout: 2 segmentz\ncameras: {a: x}\n');
+    assert.equal(problemAt(bad, 'model.layout').line, 3);
+    assert.match(problemAt(bad, 'model.layout').message, /"2 segmentz" is not a layout/);
+    const both = problemsOf('model:\n  file: m.tflite\n  segments: 2\n  strategy: params\n  layout: 2 segments (params)\ncameras: {a: x}\n');
+    assert.match(problemAt(both, 'model.segments').message, /model\.layout already says it: give one or the other/);
+    assert.equal(problemAt(both, 'model.strategy').line, 4);
+    const files = problemsOf('model: {segmentFiles: [a.tflite, b.tflite], layout: 3 segments}\ncameras: {a: x}\n');
+    assert.match(problemAt(files, 'model.layout').message, /says 3 segment\(s\) but segmentFiles lists 2/);
+    const devices = problemsOf('model: {file: m.tflite, layout: "2 segments (params) x [2, 1]"}\ncameras: {a: x}\ndevices:\n  - cpu:0\n  - cpu:1\n');
+    const entry = problemAt(devices, 'devices[0]');
+    assert.equal(entry.line, 4);
+    assert.match(entry.message, /model\.layout gives segment 0 2 replica\(s\) but this entry names 1 device\(s\)/);
+  });
+});
