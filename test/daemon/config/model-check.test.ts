@@ -60,6 +60,17 @@ describe('model check', () => {
     assert.match(found[0]!, /c\.yaml:4:\d+: model\.segments: .*cannot be cut into 2 segments: the model is already compiled for the Edge TPU/);
   });
 
+  it('model.layout with devices auto: each segment needs as many Edge TPUs as its replicas; a cut it cannot make is refused at model.layout', async () => {
+    const whole = ['model:', `  file: ${models('mobilenet_v1_0.25_128_quant_edgetpu.tflite')}`, '  layout: whole model x 2'];
+    const checked = await check(whole, [readyUsbTpu(1), readyUsbTpu(2)]);
+    assert.deepEqual(checked.input.shape, [1, 128, 128, 3]);
+    const short = await problems(whole, [readyUsbTpu(1), ...cpuDevices(1)]);
+    assert.equal(short.length, 1, short.join('\n'));
+    assert.match(short[0]!, /c\.yaml:3:\d+: model\.file: .*needs an Edge TPU, but only 1 usable Edge TPU\(s\) are present for the 2 the Edge TPU segments need/);
+    const cut = await problems(['model:', `  file: ${models('mobilenet_v1_0.25_128_quant_edgetpu.tflite')}`, '  layout: 2 segments (params)'], [readyUsbTpu(1), readyUsbTpu(2)]);
+    assert.match(cut[0]!, /c\.yaml:4:\d+: model\.layout: .*cannot be cut into 2 segments/);
+  });
+
   it('checks segment files as the chain they make: a detector\'s outputs are not class scores', async () => {
     const found = await problems(['model:', `  segmentFiles: [${ssd(0)}, ${ssd(1)}]`], [readyUsbTpu(1), readyUsbTpu(2)]);
     assert.equal(found.length, 1, found.join('\n'));
