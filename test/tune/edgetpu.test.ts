@@ -109,4 +109,23 @@ describe('tune on Edge TPUs', () => {
     assert.equal(checked.files.length, files.length);
     assert.deepEqual(leftLeases(), []);
   });
+
+  it('stops a layout halfway that by then runs at under half the best rate, and says so', async (t) => {
+    // The first Edge TPU answers in 1 ms, the second in 40 ms: a pipeline with a segment on the second
+    // cannot come near the whole model on the first.
+    process.env.FAKE_EDGETPU_DELAYUS = `${TPUS[0]!.selector}=1000,${TPUS[1]!.selector}=40000`;
+    t.after(() => void (process.env.FAKE_EDGETPU_DELAYUS = env.FAKE_EDGETPU_DELAYUS));
+    const compiler = path.join(mkdtempSync(path.join(dir, 'bin-')), 'edgetpu_compiler');
+    symlinkSync(path.join(fakesDir, 'edgetpu_compiler'), compiler);
+    const model = testDataPath('models/mobilenet_v1_0.25_128_quant.tflite');
+    const devices = { ids: [TPUS[0]!.id, TPUS[1]!.id], edgeTpu: true };
+    const supply = await segmentSupply(model, readFileSync(model), devices, { compiler, compiledDirs: [], workDir: mkdtempSync(path.join(dir, 'work-')) });
+    const inputs = { input: new Uint8Array(128 * 128 * 3).fill(9) };
+    const report = await tune({ supply, placement: { ...placement(), deviceIds: devices.ids }, objective: 'throughput', budgetSeconds: 600, inputs, items: 8, warmup: 2 });
+    const run = (name: string) => report.runs.find((r) => describeLayout(r.layout) === name)!;
+    assert.equal(run('whole model').stoppedEarly, undefined, 'the first layout sets the mark');
+    assert.equal(run('2 segments (params)').stoppedEarly, true, JSON.stringify(report.runs.map((r) => [describeLayout(r.layout), r.itemsPerSecond])));
+    assert.ok(run('2 segments (params)').itemsPerSecond < 0.5 * run('whole model').itemsPerSecond);
+    assert.notEqual(report.ranked[0]!.layout, run('2 segments (params)').layout, 'a stopped layout is not the best');
+  });
 });
