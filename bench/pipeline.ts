@@ -10,6 +10,7 @@ import { SlabPool } from '../src/pipeline/slab-pool.js';
 import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamThrough } from './lib/stream.js';
+import { workerChain } from './lib/worker-chain.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
 
 /** 224x224x3 bytes: a mobilenet input, about 150 KB. */
@@ -21,23 +22,57 @@ function passThrough(stages: number, bytes: number): EngineSpec[] {
   return Array.from({ length: stages }, (_, i) => ({ kind: 'passthrough' as const, device: `pt:${i}`, inputs: [t(i)], outputs: [t(i + 1)] }));
 }
 
+/** min, median and max of `values`. */
+function spread(values: readonly number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+}
+
+/**
+ * The runner's pass-through pipeline against a bare chain of as many worker_threads doing the same
+ * copies with no runner logic (lib/worker-chain.ts), in rounds that take turns, so that both meet the
+ * same machine: the ratio says how much of Node's own messaging the runner keeps.
+ */
 async function overhead({ quick }: BenchOptions): Promise<ReportSection> {
   const count = quick ? 2000 : 20_000;
-  const r = await stream(passThrough(STAGES, TENSOR_BYTES), {}, count, 1000); // warm-up: thread start, JIT
-  const stageP50 = r.runner.stats().segments.map((s) => s.latencyMsP50 * 1000);
+  const rounds = quick ? 1 : 5;
+  const runnerRates: number[] = [];
+  const chainRates: number[] = [];
+  let last: Awaited<ReturnType<typeof stream>> | undefined;
+  for (let round = 0; round < rounds; round++) {
+    last = await stream(passThrough(STAGES, TENSOR_BYTES), {}, count, 1000); // warm-up: thread start, JIT
+    runnerRates.push(last.itemsPerSecond);
+    chainRates.push((await workerChain(STAGES, TENSOR_BYTES, count, last.runner.inFlightLimit)).itemsPerSecond);
+  }
+  const ratios = runnerRates.map((r, i) => r / chainRates[i]!);
+  const stageP50 = last!.runner.stats().segments.map((s) => s.latencyMsP50 * 1000);
+  const row = (config: string, rates: readonly number[]) => {
+    const { min, median, max } = spread(rates);
+    return { configuration: config, items: count, 'items/s median': Math.round(median), 'min': Math.round(min), 'max': Math.round(max), 'us/hand-off': 1e6 / median / (STAGES + 1) };
+  };
+  const r = spread(ratios);
   return {
-    title: `runner overhead: pass-through, ${TENSOR_BYTES} B tensors, ${STAGES} stages`,
-    rows: [{
-      items: r.items,
-      'items/s': Math.round(r.itemsPerSecond),
-      'us/hand-off': 1e6 / r.itemsPerSecond / (STAGES + 1),
-      'stage p50 us': stageP50.reduce((a, b) => a + b, 0) / stageP50.length,
-      'p50 ms': r.latencyMsP50,
-      'p99 ms': r.latencyMsP99,
-    }],
+    title: `runner overhead: pass-through, ${TENSOR_BYTES} B tensors, ${STAGES} stages, against a bare worker chain`,
+    rows: [
+      { ...row('runner', runnerRates), 'stage p50 us': stageP50.reduce((a, b) => a + b, 0) / stageP50.length, 'p50 ms': last!.latencyMsP50, 'p99 ms': last!.latencyMsP99 },
+      row(`bare chain of ${STAGES} workers`, chainRates),
+    ],
     notes: [
-      `goal: >= 10000 items/s. us/hand-off = wall time per item / ${STAGES + 1} hand-offs (push, ${STAGES - 1} between stages, pop);`,
-      'stage p50 = hand-off to an executor until its answer, incl. the 150 KB copy the pass-through engine makes.',
+      `runner / bare chain: median ${r.median.toFixed(2)} (rounds ${r.min.toFixed(2)}..${r.max.toFixed(2)}); ${rounds} rounds taking turns, ${count} items each after 1000 warm-up items. Goal (issue 18): >= 0.8.`,
+      'bare chain: worker_threads passing slot numbers over MessageChannels, slots in shared memory, one copy per stage, the main thread writing inputs and taking slots back; as many slots in flight as the runner holds.',
+      `us/hand-off = wall time per item / ${STAGES + 1} hand-offs (push, ${STAGES - 1} between stages, pop); stage p50 (last runner round) = hand-off to an executor until its answer, incl. its copy.`,
+    ],
+    charts: [
+      {
+        kind: 'bars',
+        title: `Pass-through, ${STAGES} stages of ${Math.round(TENSOR_BYTES / 1000)} KB: runner vs bare worker chain, per round`,
+        yLabel: 'items/s',
+        categories: runnerRates.map((_, i) => `round ${i + 1}`),
+        series: [
+          { label: 'runner', values: runnerRates },
+          { label: 'bare worker chain', values: chainRates },
+        ],
+      },
     ],
   };
 }

@@ -21,6 +21,8 @@ export interface LayoutSegments {
   readonly segments: readonly SegmentToPlace[];
   /** Per segment, whether its parameters fit the Edge TPU's on-chip cache; undefined where unknown. */
   readonly fitsOnChip: readonly (boolean | undefined)[];
+  /** Bytes of parameters the compiler streams from the host, in all; where edgetpu_compiler said. */
+  readonly offChipBytes?: number;
   /** Compiled segment files on disk, which a daemon config names as `model.segmentFiles`. */
   readonly files?: readonly string[];
 }
@@ -105,7 +107,13 @@ export function compiledCuts(model: Uint8Array, file: string, options: CompileSu
       const files = count === 1 ? [path.join(dir, `${stem}_edgetpu.tflite`)] : compiled.map((c) => c.output);
       if (count === 1) await rename(compiled[0]!.output, files[0]!);
       const models = await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))));
-      return { segments: named(models, files), files, fitsOnChip: compiled.map((c) => (c.offChipBytes === undefined ? undefined : c.offChipBytes === 0)) };
+      const reported = compiled.every((c) => c.offChipBytes !== undefined);
+      return {
+        segments: named(models, files),
+        files,
+        fitsOnChip: compiled.map((c) => (c.offChipBytes === undefined ? undefined : c.offChipBytes === 0)),
+        ...(reported && { offChipBytes: compiled.reduce((n, c) => n + c.offChipBytes!, 0) }),
+      };
     }),
   };
 }

@@ -18,6 +18,8 @@ export interface LayoutRun extends Measurement {
   readonly segmentMs: readonly number[];
   /** Whether every segment's parameters fit the Edge TPU's on-chip cache; undefined when not known. */
   readonly fitsOnChip?: boolean;
+  /** Parameter bytes the Edge TPUs stream from the host, as edgetpu_compiler reported them. */
+  readonly offChipBytes?: number;
   /** Given up halfway because it could not win (MeasureOptions.giveUp): the figures cover half the items. */
   readonly stoppedEarly?: boolean;
 }
@@ -55,7 +57,12 @@ export async function measureLayout(prepared: LayoutSegments, layout: Layout, pl
     });
     const runner = await PipelinedModelRunner.create(input.segments, { ...(input.devices && { devices: input.devices }) });
     try {
-      return { ...(await runLayout(runner, layout, options)), ...(allFit(prepared.fitsOnChip) !== undefined && { fitsOnChip: allFit(prepared.fitsOnChip) }) };
+      const fits = allFit(prepared.fitsOnChip);
+      return {
+        ...(await runLayout(runner, layout, options)),
+        ...(fits !== undefined && { fitsOnChip: fits }),
+        ...(prepared.offChipBytes !== undefined && { offChipBytes: prepared.offChipBytes }),
+      };
     } finally {
       await runner.close();
     }

@@ -11,6 +11,8 @@ export function tuneSection(report: TuneReport, notes: readonly string[]): Repor
   const runs = [...report.ranked, ...report.excluded] as LayoutRun[];
   const names = runs.map((r) => describeLayout(r.layout));
   const single = runs.find((r) => r.layout.replicas.length === 1 && r.layout.replicas[0] === 1);
+  // The compiler's figure, where tune compiled the segments itself.
+  const compiled = runs.some((r) => r.offChipBytes !== undefined);
   return {
     title: 'Layouts measured, best first',
     rows: runs.map((r, i) => ({
@@ -22,6 +24,7 @@ export function tuneSection(report: TuneReport, notes: readonly string[]): Repor
       'slowest segment ms': Math.max(...r.segmentMs),
       'mean segment ms': r.segmentMs.reduce((a, b) => a + b, 0) / r.segmentMs.length,
       'fits on chip': r.fitsOnChip === undefined ? '?' : r.fitsOnChip ? 'yes' : 'no',
+      ...(compiled && { 'off-chip MiB': r.offChipBytes === undefined ? '?' : r.offChipBytes / 2 ** 20 }),
       note: report.excluded.includes(r) ? 'over the p99 bound' : r.stoppedEarly ? 'stopped halfway' : '',
     })),
     notes: [

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { testDataPath } from '../../src/testdata.js';
+import { progressWriter } from '../../src/cli/commands/tune.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('coral-pipe tune', () => {
@@ -57,5 +58,17 @@ describe('coral-pipe tune', () => {
     const compiled = await runCli('tune', testDataPath('models/mobilenet_v1_0.25_128_quant_edgetpu.tflite'), '--devices', '2');
     assert.equal(compiled.code, 1);
     assert.match(compiled.stderr, /mobilenet_v1_0\.25_128_quant_edgetpu\.tflite is compiled for the Edge TPU and CPU executors cannot run it/);
+  });
+
+  it('on a terminal, rewrites one progress line with the layout and, once one has finished, what is left', () => {
+    const written: string[] = [];
+    const progress = progressWriter({ isTTY: true, write: (text) => written.push(text) }, 120);
+    const run = { layout: { replicas: [1] }, itemsPerSecond: 10, p50Ms: 1, p99Ms: 2, segmentMs: [1] };
+    progress({ layout: 'whole model', index: 0, of: 3 });
+    progress({ layout: 'whole model', index: 0, of: 3, done: run });
+    progress({ layout: 'whole model x 2', index: 1, of: 3 });
+    assert.equal(written[0], '\r\x1b[Kmeasuring 1/3: whole model');
+    assert.equal(written[1], '\r\x1b[K', 'a finished layout clears the line');
+    assert.match(written[2]!, /^\r\x1b\[Kmeasuring 2\/3: whole model x 2 · about \d+ s left$/);
   });
 });

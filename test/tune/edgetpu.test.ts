@@ -90,6 +90,7 @@ describe('tune on Edge TPUs', () => {
       assert.match(table, new RegExp(`^${layout.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+yes\\s`, 'm'), table);
     }
     assert.match(table, /^not measured: 2 segments \(latency\): a latency cut for Edge TPUs needs/m);
+    assert.match(table, /fits on chip +off-chip MiB/, 'the compiler\'s figure beside the fit');
     const written = readFileSync(config, 'utf8');
     assert.equal(
       written,

@@ -51,22 +51,31 @@ function formatReport(report: TuneReport): string {
   return formatTable([...headers, ''], rows) + section.notes.map((n) => `${n}\n`).join('');
 }
 
-/** Progress on stderr: one line rewritten in place on a terminal (with an ETA), else a line per layout. */
-function progressWriter(budgetSeconds: number): (e: { layout: string; index: number; of: number; done?: LayoutRun }) => void {
+/** Where progress goes: standard error, a terminal or not. */
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/**
+ * Progress: on a terminal one line rewritten in place, naming the layout and, once one has finished,
+ * about how long the rest will take (the budget bounds it); elsewhere a plain line per layout measured.
+ */
+export function progressWriter(stream: ProgressStream, budgetSeconds: number): (e: { layout: string; index: number; of: number; done?: LayoutRun }) => void {
   const started = performance.now();
   let finished = 0;
-  const tty = process.stderr.isTTY;
   return (e) => {
-    const elapsed = (performance.now() - started) / 1000;
     if (e.done) {
       finished++;
-      if (!tty) process.stderr.write(`measured ${e.index + 1}/${e.of}: ${e.layout}: ${e.done.itemsPerSecond.toFixed(1)} items/s\n`);
+      stream.write(stream.isTTY ? '\r\x1b[K' : `measured ${e.index + 1}/${e.of}: ${e.layout}: ${e.done.itemsPerSecond.toFixed(1)} items/s\n`);
       return;
     }
-    if (!tty) return;
-    // Each layout has taken about as long as the ones before it; the budget bounds the rest.
-    const eta = finished === 0 ? undefined : Math.min((elapsed / finished) * (e.of - e.index), Math.max(0, budgetSeconds - elapsed) + elapsed / finished);
-    process.stderr.write(`\r\x1b[Kmeasuring ${e.index + 1}/${e.of}: ${e.layout}${eta === undefined ? '' : ` · about ${Math.ceil(eta)} s left`}`);
+    if (!stream.isTTY) return;
+    const elapsed = (performance.now() - started) / 1000;
+    // Each layout takes about as long as those before it; no new one starts after the budget.
+    const each = elapsed / finished;
+    const eta = finished === 0 ? undefined : Math.min(each * (e.of - e.index), Math.max(0, budgetSeconds - elapsed) + each);
+    stream.write(`\r\x1b[Kmeasuring ${e.index + 1}/${e.of}: ${e.layout}${eta === undefined ? '' : ` · about ${Math.ceil(eta)} s left`}`);
   };
 }
 
@@ -140,7 +149,7 @@ export function createTuneCommand(deps: TuneCommandDeps = {}): Command {
           inputs: Object.fromEntries(supply.inputs.map((spec) => [spec.name, randomTensor(spec, random)])),
           items,
           warmup: Math.max(2, Math.round(items / 10)),
-          progress: progressWriter(budgetSeconds),
+          progress: progressWriter(process.stderr, budgetSeconds),
         });
         (deps.write ?? ((text) => void process.stdout.write(text)))(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
         if (values.report !== undefined) await writeReport(values.report, argv, report, [`on ${devices.ids.join(', ')}${devices.note ? ` (${devices.note})` : ''}; segments: ${supply.source}`]);
