@@ -20,6 +20,7 @@ import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection, LineChart } from '../src/report/report-file.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import type { FleetReport, FleetSchedule } from './lib/camera-fleet.js';
+import { message } from './lib/child-message.js';
 import { DaemonChild } from './lib/daemon-child.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { childPids, cpuSeconds, rssBytes } from './lib/proc-stats.js';
@@ -93,21 +94,6 @@ function configYaml(url: string, node: string, prefix: string, cameras: number, 
 }
 
 const FLEET = fileURLToPath(new URL('./lib/camera-fleet.js', import.meta.url));
-
-/** Resolves with the next IPC message of `child` that `match`es; rejects if it exits first. */
-function message<T>(child: ChildProcess, match: (m: unknown) => m is T): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: unknown) => {
-      if (!match(m)) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m);
-    };
-    const onExit = (code: number | null) => reject(new Error(`camera fleet exited with ${code} before reporting`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
 
 /** How the daemon and its baselines infer: segment files on the CPU engine, or stand-in accelerators. */
 interface Inference {

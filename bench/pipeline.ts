@@ -4,23 +4,19 @@
  */
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection } from '../src/report/report-file.js';
-import type { EngineSpec } from '../src/devices/open-engine.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
 import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamThrough } from './lib/stream.js';
 import { workerChain } from './lib/worker-chain.js';
+import { passThrough } from './lib/pass-through.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
 
 /** 224x224x3 bytes: a mobilenet input, about 150 KB. */
 const TENSOR_BYTES = 224 * 224 * 3;
 const STAGES = 4;
 
-function passThrough(stages: number, bytes: number): EngineSpec[] {
-  const t = (i: number) => ({ name: `t${i}`, dtype: 'uint8' as const, shape: [bytes], byteSize: bytes });
-  return Array.from({ length: stages }, (_, i) => ({ kind: 'passthrough' as const, device: `pt:${i}`, inputs: [t(i)], outputs: [t(i + 1)] }));
-}
 
 /** min, median and max of `values`. */
 function spread(values: readonly number[]): { min: number; median: number; max: number } {
