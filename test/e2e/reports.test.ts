@@ -60,6 +60,30 @@ describe('daemon reports', () => {
     assert.ok(stats.memory.rss > stats.memory.heapUsed);
   });
 
+  it('says in stats where a frame\'s time went, step by step, over the frames since the last stats message', async (t) => {
+    const { daemon, observer, topics, node } = await start('statsIntervalSeconds: 1');
+    t.after(() => Promise.all([daemon.stop(), observer.close()]));
+    const from = observer.mark();
+    for (const i of [1, 2]) {
+      await observer.client.publishAsync(`rp/${node}/a`, fakeJpeg(i));
+      await observer.next((s) => s.topic === topics.result('a'), 10_000, observer.mark());
+    }
+    // Every stats message since the frames: a tick may fall between the steps of one frame.
+    const answered = observer.mark();
+    await observer.next((s) => s.topic === topics.stats, 10_000, answered);
+    const covering = observer.seen.slice(from).filter((s) => s.topic === topics.stats).map((s) => json(s).frameMs as Record<string, number>);
+    const steps = new Set(covering.flatMap((m) => Object.keys(m)));
+    assert.deepEqual([...steps].sort(), ['decode', 'inference', 'parse', 'result'], JSON.stringify(covering));
+    for (const m of covering) {
+      // The fake classifier reports 1 ms of decode and 2 of inference for every frame.
+      if (m.decode !== undefined) assert.deepEqual([m.decode, m.inference], [1, 2]);
+      if (m.result !== undefined) assert.ok(m.result > 0, JSON.stringify(m));
+    }
+    // The message after that one covers a time with no frame: no steps to report.
+    const idle = await observer.next((s) => s.topic === topics.stats, 10_000, observer.mark());
+    assert.deepEqual(json(idle).frameMs, {});
+  });
+
   it('leaves the topics a reload moved away from saying stopped in status as in availability', async (t) => {
     const { daemon, observer, topics, file, node } = await start('');
     t.after(() => Promise.all([daemon.stop(), observer.close()]));

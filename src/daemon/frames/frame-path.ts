@@ -10,12 +10,15 @@ import type { FrameReplies } from './frame-replies.js';
 import type { IncomingMessage } from '../mqtt/mqtt-session.js';
 import { queueDepthFor } from './queue-depth.js';
 import type { Serving } from './serving.js';
+import { StepTimes } from './step-times.js';
 
 export class FramePath {
   /** Frames in the pipeline now. */
   inFlight = 0;
   /** Frames answered or refused by the pipeline: what the watchdog counts as progress. */
   progress = 0;
+  /** Each step's time per frame, for the stats message. */
+  readonly steps = new StepTimes();
   /** While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one. */
   private paused = false;
   /** Frames let into the pipeline at once, for what serves now. */
@@ -56,7 +59,9 @@ export class FramePath {
     const cam = this.cameras.ofTopic(message.topic);
     if (cam === undefined || this.stopped) return;
     try {
-      const frame = parseFrame(cam.id, message, this.serving.config.limits);
+      const parsing = performance.now();
+      const frame = parseFrame(cam.id, message, this.serving.config.limits, parsing);
+      this.steps.add('parse', performance.now() - parsing);
       cam.totals.received++;
       cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
       this.pump();
@@ -100,7 +105,11 @@ export class FramePath {
       return false;
     }
     cam.totals.answered++;
+    this.steps.add('decode', classification.decodeMs);
+    this.steps.add('inference', classification.inferenceMs);
+    const answering = performance.now();
     this.replies.result(this.serving, cam, frame, classification, classifier.info, startedAt);
+    this.steps.add('result', performance.now() - answering);
     return true;
   }
 }

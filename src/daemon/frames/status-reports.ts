@@ -67,7 +67,7 @@ export class StatusReports {
   }
 
   /** Publishes the rates since the last tick; returns the totals across cameras for the STATUS line. */
-  stats({ session, topics }: Connection, cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>): { fps: number; droppedFps: number } {
+  stats({ session, topics }: Connection, cameras: Cameras, inFlight: number, pipeline: Record<string, unknown>, frameMs: Record<string, number>): { fps: number; droppedFps: number } {
     const now = performance.now();
     const seconds = Math.max((now - this.statsAt) / 1000, 1e-3);
     this.statsAt = now;
@@ -94,6 +94,8 @@ export class StatusReports {
       intervalSeconds: round(seconds),
       cameras: perCamera,
       inFlight,
+      // Mean ms per frame by step since the last message (frames/step-times.ts).
+      frameMs,
       pipeline,
       memory: memoryMiB(),
       mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },

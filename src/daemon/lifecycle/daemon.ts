@@ -503,7 +503,7 @@ export class Daemon {
   }
 
   private publishStats(): void {
-    const { fps, droppedFps } = this.reports.stats(this.connection, this.cameras, this.frames.inFlight, this.classifier.stats());
+    const { fps, droppedFps } = this.reports.stats(this.connection, this.cameras, this.frames.inFlight, this.classifier.stats(), this.frames.steps.take());
     this.statusLine = describe(this.classifier.info, fps, droppedFps);
     this.options.notifier?.status(this.statusLine);
   }
