@@ -19,6 +19,7 @@ import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection, LineChart } from '../src/report/report-file.js';
 import { cameraFrames } from './lib/camera-frames.js';
+import { decodeFrames } from './lib/decode-frames.js';
 import type { FleetReport, FleetSchedule } from './lib/camera-fleet.js';
 import { message } from './lib/child-message.js';
 import { DaemonChild } from './lib/daemon-child.js';
@@ -49,6 +50,8 @@ interface Scenario {
   readonly camerasNice: number;
   /** Frames per second per camera; 0 = as fast as the broker takes them. */
   readonly fps: number;
+  /** The cameras' JPEG size; 640x480 by default. */
+  readonly frameSize?: { readonly width: number; readonly height: number };
 }
 
 interface Sample {
@@ -112,7 +115,8 @@ async function runScenario(broker: Mosquitto, segmentFiles: string[], inference:
   let fleet: ChildProcess | undefined;
   try {
     await daemon.whileRunning(observer.next((m) => m.topic === topics.availability && m.payload.toString() === 'online', 60_000));
-    fleet = fork(FLEET, [broker.url, prefix, String(s.cameras), String(s.fps)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const size = s.frameSize ?? { width: 640, height: 480 };
+    fleet = fork(FLEET, [broker.url, prefix, String(s.cameras), String(s.fps), String(size.width), String(size.height)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     if (s.camerasNice !== 0) os.setPriority(fleet.pid!, s.camerasNice);
     const reported = message(fleet, (m): m is FleetReport => typeof m === 'object' && m !== null && 'inWindow' in m);
     reported.catch(() => undefined); // awaited below; this only keeps an early exit from being unhandled here
@@ -283,6 +287,65 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
   };
 }
 
+/**
+ * The host's own ceiling (issue 18): the daemon with stand-in Edge TPUs whose invokes take no time,
+ * cameras flooding at two frame sizes, against sharp's bare decode+resize rate (as many at a time as
+ * there are cores) measured just before on the same machine: what the host can feed before any
+ * accelerator limits it.
+ */
+async function hostCeiling(broker: Mosquitto, segmentFiles: string[], settings: LoadSettings): Promise<ReportSection> {
+  const { seconds, warmupSeconds, bareItems } = settings;
+  const standIn = standInPipeline(segmentFiles, segmentFiles.map(() => 0));
+  process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(standIn);
+  const inference = { segments: standInSegments(standIn), standIn };
+  const cores = os.availableParallelism();
+  const rows: Record<string, string | number>[] = [];
+  const categories: string[] = [];
+  const daemonRates: number[] = [];
+  const sharpRates: number[] = [];
+  for (const frameSize of [{ width: 640, height: 480 }, { width: 1280, height: 720 }]) {
+    const frames = await cameraFrames(frameSize.width, frameSize.height);
+    for (const cameras of [1, 4, 16]) {
+      const decoded = await decodeFrames(frames, bareItems, cores);
+      const sharpRate = bareItems / decoded.seconds;
+      const r = await runScenario(broker, segmentFiles, inference, { cameras, fps: 0, seconds, warmupSeconds, camerasNice: CAMERAS_NICE, frameSize });
+      const size = `${frameSize.width}x${frameSize.height}`;
+      rows.push({
+        frames: size,
+        cameras,
+        'frames/s offered': r.publishedPerSecond,
+        'results/s': r.resultsPerSecond,
+        'sharp decode+resize items/s': sharpRate,
+        'x sharp': r.resultsPerSecond / sharpRate,
+        'p50 ms': percentile(r.latencies, 50),
+        'p99 ms': percentile(r.latencies, 99),
+        'decode ms': r.daemonMs.decode,
+        'RSS warm MB': r.rss.find((x) => x.t >= warmupSeconds)?.value ?? NaN,
+        'RSS max MB': Math.max(...r.rss.map((x) => x.value)),
+        'CPU ms/result daemon': (1000 * r.cpu.daemon) / r.resultsPerSecond,
+        'CPU ms/item sharp': decoded.cpuMs / bareItems,
+        'CPU daemon': r.cpu.daemon,
+        'CPU broker': r.cpu.broker,
+        'CPU cameras': r.cpu.cameras,
+      });
+      categories.push(`${size}, ${cameras} cam${cameras === 1 ? '' : 's'}`);
+      daemonRates.push(r.resultsPerSecond);
+      sharpRates.push(sharpRate);
+    }
+  }
+  return {
+    title: `host ceiling: the daemon with stand-in Edge TPUs that take no time, cameras flooding, ${seconds} s per load`,
+    rows,
+    notes: [
+      `stand-in Edge TPUs on the real TFLite library whose invokes return at once (mobilenet_v2 in 2 segments): every cost left is the host's. sharp decode+resize = imageToTensor to 224x224, ${cores} at a time, in-process, no MQTT, measured just before each load. Goal (issue 18): x sharp >= 0.9 at 640x480 with 4 cameras.`,
+      `figures cover ${seconds - warmupSeconds} s after ${warmupSeconds} s of warm-up; cameras are a child process at nice ${CAMERAS_NICE} on the same cores (on an appliance they are other machines), the broker too.`,
+    ],
+    charts: [
+      { kind: 'bars', title: 'Host ceiling: daemon results/s vs sharp decode+resize alone', yLabel: 'per second', categories, series: [{ label: 'daemon results/s', values: daemonRates }, { label: 'sharp decode+resize items/s', values: sharpRates }] },
+    ],
+  };
+}
+
 const bench: BenchModule = {
   name: 'e2e',
   async run({ quick }: BenchOptions): Promise<ReportSection[]> {
@@ -297,7 +360,7 @@ const bench: BenchModule = {
       const standIn = standInPipeline(segmentFiles, delays);
       process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(standIn);
       const offCpu = await measureLoads(broker, segmentFiles, { segments: standInSegments(standIn), standIn }, settings);
-      return [cpu, offCpu];
+      return [cpu, offCpu, await hostCeiling(broker, segmentFiles, settings)];
     } finally {
       await broker.close();
       removeSegments(segmentFiles);

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { topK } from '../src/classify/top-k.js';
 import { parseFrame } from '../src/daemon/frames/frame-intake.js';
-import { imageToTensor } from '../src/image/to-tensor.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import type { ReportSection } from '../src/report/report-file.js';
 import type { TensorSpec } from '../src/tensors/tensor.js';
@@ -20,11 +19,11 @@ import { Mosquitto } from '../test/helpers/mosquitto.js';
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { FleetReport, FleetSchedule } from './lib/camera-fleet.js';
 import { cameraFrames } from './lib/camera-frames.js';
+import { decodeFrames, MOBILENET_INPUT } from './lib/decode-frames.js';
 import { message } from './lib/child-message.js';
 import { passThrough } from './lib/pass-through.js';
 
 const FLEET = fileURLToPath(new URL('./lib/camera-fleet.js', import.meta.url));
-const INPUT: TensorSpec = { name: 'input', dtype: 'uint8', shape: [1, 224, 224, 3], byteSize: 224 * 224 * 3 };
 const OUTPUT: TensorSpec = { name: 'scores', dtype: 'uint8', shape: [1, 1001], byteSize: 1001 };
 
 interface Step {
@@ -80,23 +79,15 @@ async function receive(broker: Mosquitto, seconds: number): Promise<Step> {
 
 /** `count` camera frames decoded, resized to 224x224 and converted, `parallel` at a time. */
 async function decode(frames: readonly Buffer[], count: number, parallel: number): Promise<Step> {
-  for (const f of frames) await imageToTensor(f, INPUT); // warm-up
-  const r = await timed(async () => {
-    let next = 0;
-    const lane = async () => {
-      while (next < count) await imageToTensor(frames[next++ % frames.length]!, INPUT);
-    };
-    await Promise.all(Array.from({ length: parallel }, lane));
-    return count;
-  });
-  return { step: `decode, resize to 224x224, convert (sharp, ${parallel} at a time)`, ...r };
+  const { seconds, cpuMs } = await decodeFrames(frames, count, parallel);
+  return { step: `decode, resize to 224x224, convert (sharp, ${parallel} at a time)`, frames: count, cpuMs, wallMs: seconds * 1000 };
 }
 
 /** `count` items through a runner of 2 pass-through stages with runner.run, kept full. */
 async function handOffs(count: number): Promise<Step> {
-  const runner = await PipelinedModelRunner.create(passThrough(2, INPUT.byteSize));
+  const runner = await PipelinedModelRunner.create(passThrough(2, MOBILENET_INPUT.byteSize));
   try {
-    const input = new Uint8Array(INPUT.byteSize).fill(7);
+    const input = new Uint8Array(MOBILENET_INPUT.byteSize).fill(7);
     const through = async (n: number) => {
       let started = 0;
       const lane = async () => {

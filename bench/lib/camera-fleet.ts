@@ -7,7 +7,7 @@
  *
  * With FPS > 0 each camera instead sends at most FPS frames a second, like a real camera.
  *
- * argv: URL TOPIC_PREFIX CAMERAS [FPS]
+ * argv: URL TOPIC_PREFIX CAMERAS [FPS [WIDTH HEIGHT]] (640x480 by default)
  * Tells the parent { ready: true } once connected; the parent answers with a FleetSchedule (so that a
  * slow machine's connecting eats into no one's measurement); a FleetReport when done.
  */
@@ -26,14 +26,15 @@ export interface FleetReport {
   readonly inWindow: number;
 }
 
-const [url, prefix, count, fpsArg] = process.argv.slice(2);
+const [url, prefix, count, fpsArg, widthArg, heightArg] = process.argv.slice(2);
 const cameras = Number(count);
 const fps = Number(fpsArg ?? 0);
-if (!url || !prefix || !(cameras > 0) || !(fps >= 0)) {
-  process.stderr.write('usage: camera-fleet URL TOPIC_PREFIX CAMERAS [FPS]\n');
+const [width, height] = [Number(widthArg ?? 640), Number(heightArg ?? 480)];
+if (!url || !prefix || !(cameras > 0) || !(fps >= 0) || !(width > 0) || !(height > 0)) {
+  process.stderr.write('usage: camera-fleet URL TOPIC_PREFIX CAMERAS [FPS [WIDTH HEIGHT]]\n');
   process.exit(2);
 }
-const frames = await cameraFrames();
+const frames = await cameraFrames(width, height);
 const clients: MqttClient[] = [];
 for (let i = 0; i < cameras; i++) clients.push(await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${prefix}-cam${i}` }));
 const scheduled = new Promise<FleetSchedule>((resolve) => process.once('message', (m) => resolve(m as FleetSchedule)));
