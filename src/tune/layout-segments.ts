@@ -11,6 +11,7 @@ import { isEdgeTpuCompiled, parameterBytes } from '../model/graph.js';
 import { readModel } from '../model/read-model.js';
 import { EDGETPU_CACHE_BYTES, parseSegmentFileName, segmentFileName, segmentModel } from '../model/segment/index.js';
 import { modelTensorSpecs } from '../model/tensor-spec.js';
+import type { Model } from '../model/types.js';
 import { writeModel } from '../model/write-model.js';
 import { engineTimer } from '../devices/segment-timer.js';
 import type { SegmentToPlace } from '../pipeline/runner-input.js';
@@ -55,8 +56,7 @@ function memo<T>(make: (layout: Layout) => Promise<T>): (layout: Layout) => Prom
   };
 }
 
-const wholeModelFits = (bytes: Uint8Array): boolean => {
-  const model = readModel(bytes);
+const wholeModelFits = (model: Model): boolean => {
   const [main] = model.subgraphs;
   const total = main!.operators.reduce((n, _, i) => n + parameterBytes(model, main!, i), 0);
   return total <= EDGETPU_CACHE_BYTES;
@@ -70,7 +70,7 @@ export function cpuCuts(model: Uint8Array, file: string): SegmentSupply {
     source: `${path.basename(file)}, cut in memory`,
     prepare: memo(async (layout) => {
       const count = layout.replicas.length;
-      if (count === 1) return { segments: named([model]), fitsOnChip: [wholeModelFits(model)] };
+      if (count === 1) return { segments: named([model]), fitsOnChip: [wholeModelFits(parsed)] };
       const request = layout.strategy === 'latency' ? { strategy: 'latency' as const, count, timer: engineTimer() } : { strategy: 'params' as const, count };
       const { segments } = await segmentModel(parsed, request);
       return { segments: named(segments.map((s) => writeModel(s.model))), fitsOnChip: segments.map((s) => s.fitsEdgeTpuCache) };

@@ -8,6 +8,7 @@
 import { acquireLeases, type LeaseOptions } from '../devices/lease.js';
 import { runnerInput, type PlacementContext } from '../pipeline/runner-input.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
+import { RecentSamples } from '../pipeline/stats.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { devicesSetting, type Layout } from '../pipeline/layout.js';
 import type { LayoutSegments } from './layout-segments.js';
@@ -41,8 +42,6 @@ export interface Placement {
   readonly leases?: LeaseOptions;
 }
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-
 /** All true, else false if any is false, else undefined. */
 const allFit = (fits: readonly (boolean | undefined)[]) => (fits.includes(false) ? false : fits.includes(undefined) ? undefined : true);
 
@@ -73,7 +72,7 @@ export async function measureLayout(prepared: LayoutSegments, layout: Layout, pl
 
 /** `options.items` through the runner, kept full, after a warm-up. */
 async function runLayout(runner: PipelinedModelRunner, layout: Layout, options: MeasureOptions): Promise<LayoutRun> {
-  const latencies: number[] = [];
+  const latencies = new RecentSamples(options.items);
   /** Runs `count` items with the runner kept full; resolves with the seconds they took. */
   const runItems = async (count: number, keep: boolean): Promise<number> => {
     const from = performance.now();
@@ -83,7 +82,7 @@ async function runLayout(runner: PipelinedModelRunner, layout: Layout, options: 
         started++;
         const at = performance.now();
         runner.release(await runner.run(options.inputs));
-        if (keep) latencies.push(performance.now() - at);
+        if (keep) latencies.add(performance.now() - at);
       }
     };
     await Promise.all(Array.from({ length: runner.inFlightLimit }, lane));
@@ -94,12 +93,11 @@ async function runLayout(runner: PipelinedModelRunner, layout: Layout, options: 
   const firstHalf = await runItems(half, true);
   const stoppedEarly = options.giveUp?.(half / firstHalf) ?? false;
   const seconds = stoppedEarly ? firstHalf : firstHalf + (await runItems(options.items - half, true));
-  latencies.sort((a, b) => a - b);
   return {
     layout,
-    itemsPerSecond: latencies.length / seconds,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
+    itemsPerSecond: (stoppedEarly ? half : options.items) / seconds,
+    p50Ms: latencies.percentile(50),
+    p99Ms: latencies.percentile(99),
     segmentMs: runner.stats().segments.map((s) => s.busyMsMean),
     ...(stoppedEarly && { stoppedEarly }),
   };
