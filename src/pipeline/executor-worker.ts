@@ -1,6 +1,8 @@
 /**
- * Worker thread entry: opens one engine and runs items on it one at a time, reading inputs from and
- * writing outputs into the item's shared slab, so nothing but the slab handle crosses threads.
+ * Worker thread entry: opens one engine, then takes items from its segment's queue one at a time,
+ * runs them reading inputs from and writing outputs into the item's shared slab, and puts each into
+ * the next segment's queue (or the output's). Items reach the runner's thread only as failures and at
+ * the end; nothing but slab handles crosses threads.
  */
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -9,8 +11,10 @@ import type { NamedTensors } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
 import { bytesOf, viewAs } from '../tensors/dtype.js';
 import { openEngine } from '../devices/open-engine.js';
+import { ExecutorCounters } from './executor-counters.js';
 import type { Placement } from './slab-layout.js';
 import { InvokeClock } from './invoke-clock.js';
+import { SharedQueue } from './shared-queue.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 import { errorInfo } from './worker-protocol.js';
 
@@ -18,27 +22,47 @@ import { errorInfo } from './worker-protocol.js';
 type WritesInto = Engine & { invokeInto(inputs: NamedTensors, outputs: NamedTensors): Promise<void> };
 const writesInto = (e: Engine): e is WritesInto => typeof (e as Partial<WritesInto>).invokeInto === 'function';
 
+/**
+ * How long an executor with nothing to do (or nowhere to put its item) blocks its thread waiting,
+ * before it waits in its event loop, where messages (slabs, close) get read.
+ */
+const BLOCK_MS = 2;
+
 const port = parentPort!;
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 let engine: Engine | undefined;
 let clock: InvokeClock | undefined;
-let inputs: readonly Placement[] = [];
+let counters: ExecutorCounters | undefined;
 let outputs: readonly Placement[] = [];
-const pending: { seq: number; slab: number }[] = [];
-let running = false;
+let closing = false;
+/** The queues this executor takes from and puts into, once connected. */
+let queues: { from: SharedQueue; to: SharedQueue } | undefined;
 
 /** This segment's input and output views of each known slab, made once per slab. */
 interface SlabViews {
   readonly inputs: NamedTensors;
   readonly outputs: NamedTensors;
 }
+let makeViews: ((slab: SharedArrayBuffer) => SlabViews) | undefined;
 const slabs = new Map<number, SlabViews>();
+/**
+ * An item may come through a queue before its slab's introduction, posted earlier by the runner's
+ * thread, has been read here: the executor waits for it.
+ */
+const awaited = new Map<number, () => void>();
 
 function views(slab: SharedArrayBuffer, placements: readonly Placement[]): NamedTensors {
   const out: NamedTensors = {};
   for (const p of placements) out[p.name] = viewAs(p.dtype, new Uint8Array(slab, p.byteOffset, p.byteSize));
   return out;
+}
+
+async function slabViews(id: number): Promise<SlabViews> {
+  const known = slabs.get(id);
+  if (known) return known;
+  await new Promise<void>((resolve) => awaited.set(id, resolve));
+  return slabs.get(id)!;
 }
 
 async function runOne(engine: Engine, slab: SlabViews): Promise<void> {
@@ -54,28 +78,42 @@ async function runOne(engine: Engine, slab: SlabViews): Promise<void> {
   }
 }
 
-async function drain(): Promise<void> {
-  running = true;
-  while (pending.length > 0) {
-    const { seq, slab } = pending.shift()!;
+/** Takes, runs and hands on items until the executor closes. */
+async function work(from: SharedQueue, to: SharedQueue): Promise<void> {
+  while (!closing) {
+    const puts = from.puts;
+    const item = from.take();
+    if (!item) {
+      if (!from.putWithin(puts, BLOCK_MS)) await from.afterPut(puts);
+      continue;
+    }
+    const taken = performance.now();
+    const slab = await slabViews(item.slab);
     const start = performance.now();
     clock!.started();
+    let ok = true;
     try {
-      await runOne(engine!, slabs.get(slab)!);
-      clock!.ended();
-      post({ type: 'done', seq, busyMs: performance.now() - start });
+      await runOne(engine!, slab);
     } catch (err) {
-      clock!.ended();
-      post({ type: 'failed', seq, error: errorInfo(err) });
+      ok = false;
+      post({ type: 'failed', seq: item.seq, error: errorInfo(err) });
+    }
+    clock!.ended();
+    const end = performance.now();
+    counters!.record(ok, end - start, end - taken);
+    if (!ok) continue;
+    // Held here while the next queue is full: the backpressure.
+    for (let takes = to.takes; !to.put(item.seq, item.slab); takes = to.takes) {
+      if (!to.takeWithin(takes, BLOCK_MS)) await to.afterTake(takes);
     }
   }
-  running = false;
 }
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'open':
       clock = new InvokeClock(msg.clock);
+      counters = new ExecutorCounters(msg.counters);
       openEngine(msg.spec).then(
         (opened) => {
           engine = opened;
@@ -84,21 +122,26 @@ port.on('message', (msg: ToWorker) => {
         (err: unknown) => post({ type: 'open-failed', error: errorInfo(err) }),
       );
       break;
-    case 'layout':
-      inputs = msg.inputs;
+    case 'connect': {
+      const { inputs } = msg;
       outputs = msg.outputs;
+      makeViews = (slab) => ({ inputs: views(slab, inputs), outputs: views(slab, outputs) });
+      queues = { from: new SharedQueue(msg.from), to: new SharedQueue(msg.to) };
+      void work(queues.from, queues.to);
       break;
+    }
     case 'slab':
-      slabs.set(msg.id, { inputs: views(msg.slab, inputs), outputs: views(msg.slab, outputs) });
+      slabs.set(msg.id, makeViews!(msg.slab));
+      awaited.get(msg.id)?.();
+      awaited.delete(msg.id);
       break;
     case 'forget':
       slabs.delete(msg.id);
       break;
-    case 'run':
-      for (let i = 0; i < msg.items.length; i += 2) pending.push({ seq: msg.items[i]!, slab: msg.items[i + 1]! });
-      if (!running) void drain();
-      break;
     case 'close':
+      closing = true;
+      // Wakes the loop waiting for an item, which then sees `closing` and ends.
+      queues?.from.wakeAll();
       // Closing the port lets the thread end once the engine is freed.
       void (engine?.dispose() ?? Promise.resolve()).finally(() => port.close());
       break;

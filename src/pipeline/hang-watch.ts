@@ -20,7 +20,7 @@ export interface WatchOptions {
 }
 
 /**
- * Checks every slot a few times per timeout; a stall must be seen on two checks in a row. Returns the
+ * Checks every executor a few times per timeout; a stall must be seen on two checks in a row. Returns the
  * timer to clear; it does not keep the process alive.
  */
 export function watchPipeline(options: WatchOptions): NodeJS.Timeout {
@@ -29,10 +29,10 @@ export function watchPipeline(options: WatchOptions): NodeJS.Timeout {
   const timer = setInterval(
     () => {
       for (const stage of stages) {
-        for (const slot of stage.slots) {
-          const ms = slot.executor.invokeRunningMs();
+        for (const executor of stage.executors) {
+          const ms = executor.invokeRunningMs();
           if (hangTimeoutMs > 0 && ms !== undefined && ms > hangTimeoutMs) {
-            options.fail(new PipelineFailedError(stage.label, slot.executor.device, `did not answer within ${hangTimeoutMs} ms (hung)`));
+            options.fail(new PipelineFailedError(stage.label, executor.device, `did not answer within ${hangTimeoutMs} ms (hung)`));
             return;
           }
         }

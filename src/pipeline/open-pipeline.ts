@@ -20,7 +20,6 @@ import { WorkerExecutor } from './worker-executor.js';
 
 /** What the executors report, by segment index and replica. */
 export interface PipelineEvents {
-  done(stage: number, replica: number, seq: number, busyMs: number): void;
   failed(stage: number, replica: number, seq: number, error: ErrorInfo): void;
   died(failure: PipelineFailedError): void;
 }
@@ -43,7 +42,6 @@ export async function openPipeline(
       Promise.all(
         segment.replicas.map((spec, replica) =>
           WorkerExecutor.open(spec, {
-            done: (seq, busyMs) => events.done(index, replica, seq, busyMs),
             failed: (seq, error) => events.failed(index, replica, seq, error),
             died: (err) => events.died(new PipelineFailedError(stageLabel(index, segment), engineDevice(spec), `died: ${err.message}`, err)),
           }, limits.openTimeoutMs).catch((err: unknown) => {

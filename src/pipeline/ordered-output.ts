@@ -18,23 +18,13 @@ export class OrderedOutput {
 
   /**
    * `ended`: whether no more items can come (closed and drained). `taken`: an item left, making room
-   * that may finish the next one, so the caller can move blocked items on.
+   * for a push. Finished items are never held back here (the next one to pop could be queued behind
+   * them): the runner's in-flight limit bounds how many there are.
    */
   constructor(
-    private readonly limit: number,
     private readonly ended: () => boolean,
     private readonly taken: (item: Item) => void,
   ) {}
-
-  /**
-   * Out-of-order items (replicas) wait beside the limit; the next item to pop is always let in, and so
-   * is any item while the next one is not here yet: the next one may be queued behind the executor
-   * that is trying to hand this one over, and only letting it go frees that executor for it. (The items
-   * parked so are in flight anyway, bounded by the byte budget.)
-   */
-  hasRoom(item: Item): boolean {
-    return item.seq === this.popped || this.finished.size < this.limit || !this.nextFinished;
-  }
 
   add(item: Item): void {
     this.finished.set(item.seq, item);

@@ -1,7 +1,9 @@
 /**
- * What moves items through a pipeline: admits pushes while the queues and byte budget have room,
- * dispatches each stage's queue to its executors, hands finished items on (holding them in the slot
- * while the next queue is full, which is the backpressure), and ends everything on close or failure.
+ * What moves items through a pipeline, on the runner's thread: admits pushes while the queues and byte
+ * budget have room, putting them in the first stage's queue; takes finished items from the output
+ * queue and hands them to pops in push order; ends everything on close or failure. Between stages the
+ * executors hand items on through shared queues without this thread: an executor that finds the next
+ * queue full holds its item and takes no other (the backpressure).
  *
  * Executors' callbacks reference only the core, never the public runner, so a runner nobody holds
  * can be collected.
@@ -14,12 +16,13 @@ import { watchPipeline } from './hang-watch.js';
 import { writeInputs } from './item-tensors.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { RunnerLimits } from './runner-options.js';
+import { SharedQueue } from './shared-queue.js';
 import type { SlabAllocator } from './slab-pool.js';
 import type { SlabLayout } from './slab-layout.js';
 import { placementsOf } from './slab-layout.js';
 import { SlabTracker } from './slab-tracker.js';
 import type { Item, Stage } from './stage.js';
-import { SLOT_DEPTH, freeSlot, segmentStats, settle } from './stage.js';
+import { segmentStats, stageProgress } from './stage.js';
 import type { PipelineStats } from './stats.js';
 import { RecentSamples } from './stats.js';
 import type { ErrorInfo } from './worker-protocol.js';
@@ -36,10 +39,13 @@ export class PipelineCore {
   readonly executors: readonly WorkerExecutor[];
   readonly slabs: SlabTracker;
   private readonly output: OrderedOutput;
+  /** Where the last stage's executors put the items they finish. */
+  private readonly finished: SharedQueue;
   private nextSeq = 0;
   /** Pushes waiting for room, oldest first. */
   private readonly pushWaiters: PushWaiter[] = [];
-  private inStages = 0;
+  /** Items admitted and not yet finished or failed, by sequence number. */
+  private readonly inStages = new Map<number, Item>();
   /**
    * Items popped whose slab has not come back yet (outputs held as views, and pops in progress): their
    * slabs count against the byte budget from the moment they leave the output.
@@ -54,6 +60,11 @@ export class PipelineCore {
   /** Whether the workers are held (ref'd) because items are in the stages. */
   private active = false;
   private hangTimer: NodeJS.Timeout | undefined;
+  /** Whether this thread is set to wake for the output queue (a put there) or for room in the first stage's. */
+  private watchingFinished = false;
+  private watchingRoom = false;
+  /** Items the stages had finished or failed at the last stall check. */
+  private progressSeen = -1;
   /** Items the byte budget has room for (one slab each). */
   readonly budgetSlabs: number;
 
@@ -65,20 +76,23 @@ export class PipelineCore {
     private readonly limits: RunnerLimits,
   ) {
     this.budgetSlabs = Math.floor(limits.byteBudget / layout.byteSize);
-    this.executors = stages.flatMap((s) => s.slots.map((slot) => slot.executor));
+    this.executors = stages.flatMap((s) => s.executors);
     this.slabs = new SlabTracker(allocator, layout.byteSize, this.executors);
+    this.finished = SharedQueue.create(limits.outputQueueLimit);
     this.output = new OrderedOutput(
-      limits.outputQueueLimit,
       () => this.closed && this.inFlight === 0,
       (item) => this.taken(item),
     );
   }
 
-  /** Tells the executors where their tensors are and lets them idle without keeping the process alive. */
+  /** Connects the executors to their queues and lets them idle without keeping the process alive. */
   start(): void {
-    for (const executor of this.executors) {
-      executor.setLayout(placementsOf(this.layout, executor.inputs), placementsOf(this.layout, executor.outputs));
-      executor.hold(false);
+    for (const stage of this.stages) {
+      const to = this.stages[stage.index + 1]?.queue ?? this.finished;
+      for (const executor of stage.executors) {
+        executor.connect(placementsOf(this.layout, executor.inputs), placementsOf(this.layout, executor.outputs), stage.queue, to);
+        executor.hold(false);
+      }
     }
     this.hangTimer = watchPipeline({
       stages: this.stages,
@@ -88,12 +102,13 @@ export class PipelineCore {
     });
   }
 
-  /** The most items the limits allow in flight at once: the byte budget or the queues, whichever is less. */
+  /**
+   * The most items the limits allow in flight at once: the byte budget or the queues, whichever is
+   * less. Each executor holds one item (running it, or holding it while the next queue is full).
+   */
   get inFlightLimit(): number {
     const l = this.limits;
-    const slots = this.stages.reduce((n, s) => n + s.slots.length, 0);
-    // +1: the item pop waits for is always let into a full output queue.
-    const queues = l.inputQueueLimit + slots * SLOT_DEPTH + (this.stages.length - 1) * l.stageQueueLimit + l.outputQueueLimit + 1;
+    const queues = l.inputQueueLimit + this.executors.length + (this.stages.length - 1) * l.stageQueueLimit + l.outputQueueLimit;
     return Math.min(this.budgetSlabs, queues);
   }
 
@@ -110,14 +125,10 @@ export class PipelineCore {
   }
 
   private hasRoom(): boolean {
-    // inFlightLimit, not only the byte budget: items replicas finished out of order may wait in the
-    // output beyond its limit (see OrderedOutput.hasRoom), which must not let more in than the limits
-    // say; failed items count too, until popped. Held outputs' slabs count against the byte budget.
-    return (
-      this.stages[0]!.queue.length < this.limits.inputQueueLimit &&
-      this.inFlight < this.inFlightLimit &&
-      this.inFlight + this.held < this.budgetSlabs
-    );
+    // Failed items count too, until popped. Held outputs' slabs count against the byte budget. This
+    // thread alone puts into the first queue, so room seen there stays until it puts.
+    const first = this.stages[0]!.queue;
+    return first.length < first.limit && this.inFlight < this.inFlightLimit && this.inFlight + this.held < this.budgetSlabs;
   }
 
   // ---- push ----
@@ -131,7 +142,9 @@ export class PipelineCore {
     const slab = this.slabs.acquire();
     writeInputs(this.layout, this.chain.inputs, inputs, slab);
     if (!this.hasRoom() || this.pushWaiters.length > 0) {
-      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
+      const admitted = new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
+      this.wakePushers();
+      return admitted;
     }
     this.admit(slab);
   }
@@ -149,118 +162,76 @@ export class PipelineCore {
 
   private admit(slab: SharedArrayBuffer): void {
     const item: Item = { seq: this.nextSeq++, slab, pushedAt: performance.now() };
-    this.inStages++;
+    this.inStages.set(item.seq, item);
     this.setActive(true);
-    this.enqueue(this.stages[0]!, item);
+    this.stages[0]!.queue.put(item.seq, this.slabs.id(slab));
+    if (!this.watchingFinished) this.takeFinished();
   }
 
-  /** Admits waiting pushes while there is room, oldest first. */
+  /**
+   * Admits waiting pushes while there is room, oldest first. When the first queue is what is full,
+   * this thread wakes for the next take from it: nothing else would tell it.
+   */
   private wakePushers(): void {
+    const first = this.stages[0]!.queue;
+    const takes = first.takes;
     while (this.pushWaiters.length > 0 && this.hasRoom() && !this.closed) {
       const waiter = this.pushWaiters.shift()!;
       this.admit(waiter.slab);
       waiter.resolve();
     }
+    if (this.pushWaiters.length === 0 || this.closed || this.failure || this.watchingRoom || first.length < first.limit) return;
+    this.watchingRoom = true;
+    void first.afterTake(takes).then(() => {
+      this.watchingRoom = false;
+      this.wakePushers();
+    });
   }
 
-  // ---- moving items ----
+  // ---- finished items ----
 
-  private enqueue(stage: Stage, item: Item): void {
-    stage.queue.push(item);
-    if (stage.queue.length > stage.queueMax) stage.queueMax = stage.queue.length;
-    this.dispatch(stage);
-  }
-
-  private dispatch(stage: Stage): void {
-    while (stage.queue.length > 0) {
-      const free = freeSlot(stage);
-      if (!free) return;
-      const item = stage.queue.shift()!;
-      if (free.running.push(item) === 1) free.startedAt = performance.now();
-      free.executor.run(item.seq, this.slabs.id(item.slab!), item.slab!);
-      this.roomFreed(stage);
+  /**
+   * Takes what the last stage finished, then waits for its next put while items are in the stages
+   * (a wait pins this object, so there is none when nothing can come).
+   */
+  private takeFinished = (): void => {
+    this.watchingFinished = true;
+    if (this.failure) {
+      this.watchingFinished = false;
+      return;
     }
-  }
-
-  /** An item left `stage`'s queue: a blocked upstream slot can hand its item on, or a push get in. */
-  private roomFreed(stage: Stage): void {
-    if (stage.index === 0) return this.wakePushers();
-    const upstream = this.stages[stage.index - 1]!;
-    for (const slot of upstream.slots) {
-      while (slot.blocked.length > 0 && stage.queue.length < this.limits.stageQueueLimit) {
-        this.enqueue(stage, slot.blocked.shift()!);
-        if (slot.blocked.length === 0) this.dispatch(upstream);
-      }
-    }
-  }
-
-  onDone(stageIndex: number, replica: number, seq: number, busyMs: number): void {
-    const stage = this.stages[stageIndex]!;
-    const slot = stage.slots[replica]!;
-    const item = settle(stage, slot, seq);
-    if (!item) return;
-    stage.count++;
-    stage.busyMs += busyMs;
-    slot.count++;
-    slot.busyMs += busyMs;
-    const next = this.stages[stage.index + 1];
-    if (slot.blocked.length > 0) slot.blocked.push(item);
-    else if (next) {
-      if (next.queue.length < this.limits.stageQueueLimit) this.enqueue(next, item);
-      else slot.blocked.push(item);
-    } else if (this.outputHasRoom(item)) {
-      this.finish(item);
-    } else {
-      slot.blocked.push(item);
-    }
-    this.dispatch(stage);
-  }
+    const puts = this.finished.puts;
+    for (let entry = this.finished.take(); entry; entry = this.finished.take()) this.finish(this.inStages.get(entry.seq)!);
+    if (this.inStages.size > 0) void this.finished.afterPut(puts).then(this.takeFinished);
+    else this.watchingFinished = false;
+  };
 
   onFailed(stageIndex: number, replica: number, seq: number, error: ErrorInfo): void {
-    const stage = this.stages[stageIndex]!;
-    const slot = stage.slots[replica]!;
-    const item = settle(stage, slot, seq);
+    const item = this.inStages.get(seq);
     if (!item) return;
-    stage.failures++;
-    slot.failures++;
-    item.error = new SegmentInvokeError(stage.label, slot.executor.device, error);
+    const stage = this.stages[stageIndex]!;
+    item.error = new SegmentInvokeError(stage.label, stage.executors[replica]!.device, error);
     this.slabs.release(item.slab!);
     item.slab = undefined;
     this.finish(item);
-    this.dispatch(stage);
-  }
-
-  private outputHasRoom(item: Item): boolean {
-    return this.closed || this.output.hasRoom(item);
   }
 
   private finish(item: Item): void {
+    this.inStages.delete(item.seq);
     this.output.add(item);
     this.endToEnd.add(performance.now() - item.pushedAt);
-    this.inStages--;
-    this.setActive(this.inStages > 0);
+    this.setActive(this.inStages.size > 0);
     this.output.deliver();
-    if (this.inStages === 0) this.settleClose?.();
+    if (this.inStages.size === 0) this.settleClose?.();
   }
 
   /**
    * An item left the output for a pop: its slab is held until the runner gives it back, and its place
-   * lets a blocked last stage finish its items and a waiting push get in.
+   * lets a waiting push get in.
    */
   private taken(item: Item): void {
     if (item.slab) this.held++;
-    this.unblockOutput();
     this.wakePushers();
-  }
-
-  private unblockOutput(): void {
-    const last = this.stages[this.stages.length - 1]!;
-    for (const slot of last.slots) {
-      while (slot.blocked.length > 0 && this.outputHasRoom(slot.blocked[0]!)) {
-        this.finish(slot.blocked.shift()!);
-        if (slot.blocked.length === 0) this.dispatch(last);
-      }
-    }
   }
 
   // ---- pop ----
@@ -295,13 +266,17 @@ export class PipelineCore {
     this.wakePushers();
   }
 
-
-
-  /** Items in the stages, none running, and the one pop waits for not finished: nothing will ever move. */
+  /**
+   * Items in the stages, none running or finished since the last check, none waiting in the output
+   * queue, and the one pop waits for not finished: nothing will ever move.
+   */
   private stalled(): string | undefined {
-    if (this.failure || this.inStages === 0 || this.output.nextFinished) return undefined;
-    if (this.stages.some((stage) => stage.slots.some((slot) => slot.running.length > 0))) return undefined;
-    return `${this.inStages} item(s) in flight but none running, item ${this.output.popped} awaited`;
+    const progress = this.stages.reduce((n, stage) => n + stageProgress(stage), 0);
+    const moved = progress !== this.progressSeen;
+    this.progressSeen = progress;
+    if (this.failure || this.inStages.size === 0 || this.output.nextFinished || this.finished.length > 0 || moved) return undefined;
+    if (this.executors.some((e) => e.invokeRunningMs() !== undefined)) return undefined;
+    return `${this.inStages.size} item(s) in flight but none running, item ${this.output.popped} awaited`;
   }
 
   // ---- shutdown and failure ----
@@ -318,13 +293,13 @@ export class PipelineCore {
       this.slabs.release(waiter.slab);
       waiter.reject(new PipelineClosedError('pipeline closed while this push waited for room'));
     }
-    // The output limit no longer applies, so everything in flight can drain without a consumer.
-    this.unblockOutput();
-    if (this.inStages > 0 && !this.failure) {
+    // Finished items are never held back, so everything in flight drains without a consumer.
+    if (this.inStages.size > 0 && !this.failure) {
       await new Promise<void>((resolve) => (this.settleClose = resolve));
     }
     this.output.deliver();
     clearInterval(this.hangTimer);
+    this.stopWatching();
     await Promise.all(this.executors.map((e) => (this.failure ? e.terminate() : e.close())));
   }
 
@@ -340,7 +315,14 @@ export class PipelineCore {
     this.output.deliver();
     this.output.rejectWaiters(error);
     this.settleClose?.();
+    this.stopWatching();
     for (const executor of this.executors) void executor.terminate();
+  }
+
+  /** Ends this thread's waits on the queues, which would otherwise pin this object for ever. */
+  private stopWatching(): void {
+    this.stages[0]!.queue.wakeAll();
+    this.finished.wakeAll();
   }
 
   /** Workers keep the process alive only while items are inside them or queued for them. */
@@ -359,7 +341,7 @@ export class PipelineCore {
       popped: this.output.popped,
       inFlight: this.inFlight,
       outputsHeld: this.held,
-      bytesHeld: (this.output.slabsHeld + this.inStages + this.held) * this.layout.byteSize,
+      bytesHeld: (this.output.slabsHeld + this.inStages.size + this.held) * this.layout.byteSize,
       slabsUsed: this.slabs.used,
       latencyMsP50: this.endToEnd.percentile(50),
       latencyMsP99: this.endToEnd.percentile(99),

@@ -8,7 +8,7 @@ export interface RunnerOptions extends SegmentDevices, ChainOptions {
   readonly inputQueueLimit?: number;
   /** Items finished by one segment and waiting for the next (default 2). */
   readonly stageQueueLimit?: number;
-  /** Items finished and waiting for pop (default 4). */
+  /** Room for items finished and waiting for pop, counted in the in-flight limit (default 4). */
   readonly outputQueueLimit?: number;
   /**
    * Popped outputs not yet released that may still view the pipeline's memory (default 4). Beyond it

@@ -59,14 +59,13 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     // An executor may die while the others are still opening, before there is a core to fail.
     const early: Error[] = [];
     const { executors, chain, layout } = await openPipeline(resolved, options, limits, {
-      done: (stage, replica, seq, busyMs) => core && core.onDone(stage, replica, seq, busyMs),
       failed: (stage, replica, seq, error) => core && core.onFailed(stage, replica, seq, error),
       died: (failure) => {
         if (core) core.fail(failure);
         else early.push(failure);
       },
     });
-    const stages = executors.map((replicas, i) => newStage(i, resolved[i]!, replicas));
+    const stages = executors.map((replicas, i) => newStage(i, resolved[i]!, replicas, i === 0 ? limits.inputQueueLimit : limits.stageQueueLimit));
     const allocator = options.allocator ?? new SlabPool(limits.byteBudget);
     core = new PipelineCore(chain, layout, stages, allocator, limits);
     core.start();

@@ -1,7 +1,7 @@
 /**
- * Item slabs between the allocator and the executors. Executors cache each slab under an id so that
- * a hand-off posts only the id after the first time; when a slab leaves this pipeline for good (the
- * allocator drops it or gives it to another pipeline) they must drop it, or it could never be freed.
+ * Item slabs between the allocator and the executors. Every executor is given each slab once, under an
+ * id, so that the queues carry only ids; when a slab leaves this pipeline for good (the allocator drops
+ * it or gives it to another pipeline) they must drop it, or it could never be freed.
  */
 import type { SlabAllocator, SlabOwner } from './slab-pool.js';
 import type { WorkerExecutor } from './worker-executor.js';
@@ -30,9 +30,13 @@ export class SlabTracker implements SlabOwner {
     return this.nextId;
   }
 
+  /** The slab's id, introducing it to the executors the first time. */
   id(slab: SharedArrayBuffer): number {
     let id = this.ids.get(slab);
-    if (id === undefined) this.ids.set(slab, (id = this.nextId++));
+    if (id === undefined) {
+      this.ids.set(slab, (id = this.nextId++));
+      for (const executor of this.executors) executor.introduce(id, slab);
+    }
     return id;
   }
 

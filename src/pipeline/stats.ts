@@ -1,23 +1,54 @@
-/** Percentiles over the most recent samples, in a fixed ring so that recording allocates nothing. */
+/**
+ * Percentiles over the most recent samples, in a fixed ring so that recording allocates nothing. The
+ * ring may live in shared memory, written by one thread (an executor) and read by another.
+ */
 export class RecentSamples {
-  private readonly ring: Float64Array;
-  private count = 0;
+  /** Cell 0: samples recorded so far; then the ring. */
+  private readonly cells: Float64Array;
 
-  constructor(capacity = 4096) {
-    this.ring = new Float64Array(capacity);
+  constructor(capacity = 4096, readonly buffer: ArrayBufferLike = new ArrayBuffer((capacity + 1) * 8)) {
+    this.cells = new Float64Array(buffer);
+  }
+
+  /** A ring of `capacity` samples in shared memory, to hand to another thread. */
+  static shared(capacity = 4096): RecentSamples {
+    return new RecentSamples(capacity, new SharedArrayBuffer((capacity + 1) * 8));
   }
 
   add(value: number): void {
-    this.ring[this.count++ % this.ring.length] = value;
+    const count = this.cells[0]!;
+    this.cells[1 + (count % (this.cells.length - 1))] = value;
+    this.cells[0] = count + 1;
   }
 
   /** The p-th percentile (0..100, nearest rank) of the samples kept; 0 when there are none. */
   percentile(p: number): number {
-    const n = Math.min(this.count, this.ring.length);
-    if (n === 0) return 0;
-    const sorted = this.ring.slice(0, n).sort();
-    return sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
+    return percentileOf([this], p);
   }
+
+  private kept(): Float64Array {
+    return this.cells.subarray(1, 1 + Math.min(this.cells[0]!, this.cells.length - 1));
+  }
+
+  /** The samples of several rings together (a segment's replicas). */
+  static merged(rings: readonly RecentSamples[]): Float64Array {
+    const kept = rings.map((r) => r.kept());
+    const all = new Float64Array(kept.reduce((n, k) => n + k.length, 0));
+    let at = 0;
+    for (const k of kept) {
+      all.set(k, at);
+      at += k.length;
+    }
+    return all;
+  }
+}
+
+/** The p-th percentile (0..100, nearest rank) of the samples the rings keep together; 0 when there are none. */
+export function percentileOf(rings: readonly RecentSamples[], p: number): number {
+  const sorted = RecentSamples.merged(rings).sort();
+  const n = sorted.length;
+  if (n === 0) return 0;
+  return sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
 }
 
 /** One executor (replica) of a segment: its share of the segment's counts and engine time. */
@@ -39,7 +70,7 @@ export interface SegmentStats {
   /** Engine time measured in the executors. */
   readonly busyMsTotal: number;
   readonly busyMsMean: number;
-  /** From hand-off to the executor to its answer (engine time plus hand-off cost). */
+  /** From the executor taking the item to its result being ready (engine time plus the executor's own cost). */
   readonly latencyMsP50: number;
   readonly latencyMsP99: number;
   /** Items waiting for this segment now, and at most so far. */

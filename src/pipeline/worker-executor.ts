@@ -1,18 +1,20 @@
 /**
- * The parent's handle on one executor worker: opens an engine in a worker thread, posts items to it
- * and reports what comes back. It holds no reference to the runner, only to its callbacks, so a runner
- * nobody references can still be garbage-collected and its workers ended.
+ * The parent's handle on one executor worker: opens an engine in a worker thread, connects it to the
+ * queues it takes items from and hands them on to, and reports failures. It holds no reference to the
+ * runner, only to its callbacks, so a runner nobody references can still be garbage-collected and its
+ * workers ended.
  */
 import { Worker } from 'node:worker_threads';
 import type { TensorSpec } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
 import { engineDevice, type EngineSpec } from '../devices/open-engine.js';
+import { ExecutorCounters } from './executor-counters.js';
 import { InvokeClock } from './invoke-clock.js';
+import type { SharedQueue } from './shared-queue.js';
 import type { Placement } from './slab-layout.js';
 import type { ErrorInfo, FromWorker, ToWorker } from './worker-protocol.js';
 
 export interface ExecutorEvents {
-  done(seq: number, busyMs: number): void;
   failed(seq: number, error: ErrorInfo): void;
   /** The worker ended or crashed while it was expected to run. */
   died(error: Error): void;
@@ -30,28 +32,17 @@ const CLOSE_GRACE_MS = 5_000;
 
 export class WorkerExecutor {
   private closing = false;
-  /** Slab ids this worker has been given. */
-  private readonly known = new Set<number>();
-  /**
-   * Runs posted in one turn of the event loop go in one message: under load many items are handed
-   * on per turn, and each message costs a thread wake-up.
-   */
-  private outbox: number[] = [];
-  private flushing: NodeJS.Immediate | undefined;
-  private readonly exited: Promise<void>;
-  private readonly clock: InvokeClock;
 
   private constructor(
     private readonly worker: Worker,
     readonly device: string,
     readonly inputs: readonly TensorSpec[],
     readonly outputs: readonly TensorSpec[],
-    exited: Promise<void>,
-    clock: InvokeClock,
-  ) {
-    this.exited = exited;
-    this.clock = clock;
-  }
+    private readonly exited: Promise<void>,
+    private readonly clock: InvokeClock,
+    /** What the executor has done, counted by its thread. */
+    readonly counters: ExecutorCounters,
+  ) {}
 
   /** How long the engine's invoke in progress has run (ms, measured by the executor); undefined when idle. */
   invokeRunningMs(): number | undefined {
@@ -65,6 +56,7 @@ export class WorkerExecutor {
   static open(spec: EngineSpec, events: ExecutorEvents, timeoutMs = 0): Promise<WorkerExecutor> {
     const worker = new Worker(workerUrl);
     const clock = new InvokeClock();
+    const counters = new ExecutorCounters();
     live++;
     let executor: WorkerExecutor | undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => { live--; resolve(); }));
@@ -85,44 +77,33 @@ export class WorkerExecutor {
       worker.on('exit', (code) => fail(new Error(`executor worker for ${engineDevice(spec)} exited (code ${code})`)));
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
-          case 'done': events.done(msg.seq, msg.busyMs); break;
           case 'failed': events.failed(msg.seq, msg.error); break;
           case 'opened':
             clearTimeout(timer);
-            executor = new WorkerExecutor(worker, msg.device, msg.inputs, msg.outputs, exited, clock);
+            executor = new WorkerExecutor(worker, msg.device, msg.inputs, msg.outputs, exited, clock, counters);
             resolve(executor);
             break;
           case 'open-failed': fail(Object.assign(new Error(msg.error.message), { name: msg.error.name })); break;
         }
       });
-      const post: ToWorker = { type: 'open', spec, clock: clock.buffer };
+      const post: ToWorker = { type: 'open', spec, clock: clock.buffer, counters: counters.buffers };
       worker.postMessage(post);
     });
   }
 
-  setLayout(inputs: readonly Placement[], outputs: readonly Placement[]): void {
-    this.post({ type: 'layout', inputs, outputs });
+  /** Where its tensors are in each slab, and the queues it takes items from and hands them on to. */
+  connect(inputs: readonly Placement[], outputs: readonly Placement[], from: SharedQueue, to: SharedQueue): void {
+    this.post({ type: 'connect', inputs, outputs, from: from.buffer, to: to.buffer });
   }
 
-  run(seq: number, slabId: number, slab: SharedArrayBuffer): void {
-    if (!this.known.has(slabId)) {
-      this.known.add(slabId);
-      this.post({ type: 'slab', id: slabId, slab });
-    }
-    this.outbox.push(seq, slabId);
-    this.flushing ??= setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushing = undefined;
-    if (this.closing) return;
-    this.post({ type: 'run', items: this.outbox });
-    this.outbox = [];
+  /** A slab items may name by `id` from now on. */
+  introduce(id: number, slab: SharedArrayBuffer): void {
+    if (!this.closing) this.post({ type: 'slab', id, slab });
   }
 
   /** The slab will not come back: the worker drops its reference. */
-  forget(slabId: number): void {
-    if (this.known.delete(slabId) && !this.closing) this.post({ type: 'forget', id: slabId });
+  forget(id: number): void {
+    if (!this.closing) this.post({ type: 'forget', id });
   }
 
   /** A worker with nothing to do must not keep the process alive. */

@@ -10,7 +10,7 @@ describe('ordered output', () => {
   it('hands items to waiting pops in push order, whatever order they finish in', async () => {
     let ended = false;
     const taken: number[] = [];
-    const out = new OrderedOutput(4, () => ended, (i) => taken.push(i.seq));
+    const out = new OrderedOutput(() => ended, (i) => taken.push(i.seq));
     const pops = [out.wait(), out.wait(), out.wait()];
     out.add(item(2));
     out.add(item(1));
@@ -26,21 +26,20 @@ describe('ordered output', () => {
     assert.equal(await last, null, 'closed and drained: null');
   });
 
-  it('lets the next item in even when full, so the executor holding it is freed; others wait beside the limit', () => {
-    const out = new OrderedOutput(2, () => false, () => {});
+  it('takes the next item only once it is here, and counts the slabs finished items hold', () => {
+    const out = new OrderedOutput(() => false, () => {});
     out.add(item(1));
-    out.add(item(2));
-    assert.equal(out.hasRoom(item(0)), true, 'the next one is always let in');
-    assert.equal(out.hasRoom(item(3)), true, 'while the next one is not here, others are let in too');
+    out.add({ ...item(2), slab: undefined });
+    assert.equal(out.nextFinished, false);
+    assert.equal(out.takeNext(), undefined, 'item 0 is not here');
     out.add(item(0));
-    assert.equal(out.hasRoom(item(3)), false, 'full with the next one here');
-    assert.equal(out.slabsHeld, 3);
+    assert.equal(out.slabsHeld, 2, 'the failed item 2 gave its slab back');
     assert.equal(out.takeNext()!.seq, 0);
     assert.equal(out.popped, 1);
   });
 
   it('rejects the waiting pops with the pipeline\'s failure', async () => {
-    const out = new OrderedOutput(2, () => false, () => {});
+    const out = new OrderedOutput(() => false, () => {});
     const pop = out.wait();
     out.rejectWaiters(new Error('died'));
     await assert.rejects(pop, /died/);

@@ -96,7 +96,7 @@ describe('replicas before the last segment', () => {
 
   it('reports a pipeline where nothing can move as a deadlock instead of hanging silently', async () => {
     // No deadlock is known any more, so the watch is checked on a stage whose items wait for nothing.
-    const stage = { label: 'segment 0', slots: [{ running: [], executor: { device: 'pt:0', invokeRunningMs: () => undefined } }] } as unknown as Stage;
+    const stage = { label: 'segment 0', executors: [{ device: 'pt:0', invokeRunningMs: () => undefined }] } as unknown as Stage;
     let stalledChecks = 0;
     const failure = await new Promise<PipelineFailedError>((resolve) => {
       const timer = watchPipeline({ stages: [stage], hangTimeoutMs: 40, stalled: () => (stalledChecks++, '2 item(s) in flight but none running'), fail: (f) => (clearInterval(timer), resolve(f)) });
@@ -196,14 +196,23 @@ describe('hang detection', () => {
 
   it('a replica that hangs fails the pipeline, and what finished before it still comes out', async () => {
     const [first, last] = passThroughChain(2, 64);
-    const replicas = [{ ...first!, device: 'pt:0a', faults: { hangOn: [1] } }, { ...first!, device: 'pt:0b' }];
-    const runner = await PipelinedModelRunner.create([replicas, last!], { hangTimeoutMs: 300 });
+    // Replicas take items from one queue as they come free: pt:0a hangs on whatever it takes after its
+    // first item, and pt:0b is slow enough that pt:0a gets more than one of the next 8.
+    const replicas = [{ ...first!, device: 'pt:0a', faults: { hangOn: [1, 2, 3, 4, 5, 6, 7, 8] } }, { ...first!, device: 'pt:0b', delayMs: 100 }];
+    const runner = await PipelinedModelRunner.create([replicas, last!], { hangTimeoutMs: 1000 });
     await runner.push([item(0, 64)]);
     await until(() => runner.stats().segments[1]!.count === 1, 'item 0 through');
-    for (let i = 1; i <= 4; i++) await runner.push([item(i, 64)]);
+    for (let i = 1; i <= 8; i++) await runner.push([item(i, 64)]);
     await until(() => runner.failure !== undefined, 'the hang to be noticed');
-    assert.equal(tagOf((await runner.pop())!.t2 as Uint8Array), 0);
-    await assert.rejects(runner.pop(), (err: unknown) => err instanceof PipelineFailedError && /pt:0a did not answer within 300 ms \(hung\)/.test(err.message));
+    // Those that came through before the hung one, in order, then the failure.
+    let next = 0;
+    await assert.rejects(
+      (async () => {
+        for (;;) assert.equal(tagOf((await runner.pop())!.t2 as Uint8Array), next++);
+      })(),
+      (err: unknown) => err instanceof PipelineFailedError && /pt:0a did not answer within 1000 ms \(hung\)/.test(err.message),
+    );
+    assert.ok(next >= 1 && next <= 8, `${next} item(s) came out before the failure`);
     await runner.close();
   });
 });

@@ -138,13 +138,13 @@ test('bounded: in flight never beyond the byte budget or the queue limits; tryPu
   assert.equal(maxInFlight, budgetItems, 'the budget bounds, and a slow consumer fills it');
   assert.ok(refused > 0);
 
-  // Queue limits with an ample budget: at most input + 2 per executor + between + output.
+  // Queue limits with an ample budget: at most input + 1 per executor + between + output.
   const limited = await PipelinedModelRunner.create(passThroughChain(3, BYTES, { delayMs: 1 }), {
     inputQueueLimit: 2,
     stageQueueLimit: 1,
     outputQueueLimit: 1,
   });
-  const bound = 2 + 3 * 2 + 2 * 1 + 1 + 1;
+  const bound = 2 + 3 * 1 + 2 * 1 + 1;
   assert.equal(limited.inFlightLimit, bound);
   let seen = 0;
   for (let i = 0; i < 40; i++) {
