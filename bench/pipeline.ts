@@ -235,17 +235,21 @@ async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
   notes.push(`${rounds} round(s) of ${count} items per configuration after 10 warm-up items; items/s and x single are medians over rounds, p50/p99 over all items (push accepted to pop).`);
   notes.push('of bound = items/s x slowest segment engine time (/ replicas): 1.0 means the runner delivers all the split allows.');
   notes.push('goal on 2 cores: 2 segments >= 1.7x the single executor (two whole-model workers measured 1.85x).');
-  const byWorkers = (pick: (i: number) => number) => {
-    const categories = ['1', '2', '3', '4'];
-    const value = (match: (c: (typeof configs)[number]) => boolean, w: number) => {
-      const i = configs.findIndex((c) => c.workers === w && match(c));
-      return i < 0 ? null : pick(i);
+  /** One bar per configuration, grouped by workers; `range`, the spread over rounds behind a bar. */
+  const byWorkers = (pick: (i: number) => number, range?: (i: number) => readonly [number, number]) => {
+    const categories = [1, 2, 3, 4];
+    const bar = (match: (c: (typeof configs)[number]) => boolean) => {
+      const at = categories.map((w) => configs.findIndex((c) => c.workers === w && match(c)));
+      return {
+        values: at.map((i) => (i < 0 ? null : pick(i))),
+        ...(range && { ranges: at.map((i) => (i < 0 ? null : range(i))) }),
+      };
     };
     return {
-      categories: categories.map((w) => `${w} worker${w === '1' ? '' : 's'}`),
+      categories: categories.map((w) => `${w} worker${w === 1 ? '' : 's'}`),
       series: [
-        ...(['params', 'cut', 'latency'] as const).map((s) => ({ label: `segments (${s})`, values: categories.map((w) => value((c) => c.strategy === s, Number(w))) })),
-        { label: 'whole-model replicas', values: categories.map((w) => value((c) => c.strategy === undefined, Number(w))) },
+        ...(['params', 'cut', 'latency'] as const).map((s) => ({ label: `segments (${s})`, ...bar((c) => c.strategy === s) })),
+        { label: 'whole-model replicas', ...bar((c) => c.strategy === undefined) },
       ],
     };
   };
@@ -254,7 +258,13 @@ async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
     rows,
     notes,
     charts: [
-      { kind: 'bars', title: 'Pipeline throughput by segments and strategy vs replicas (higher is better)', yLabel: 'items/s', ...byWorkers((i) => rows[i]!['items/s']), reference: { label: 'single executor', value: rows[0]!['items/s'] } },
+      {
+        kind: 'bars',
+        title: `Pipeline throughput by segments and strategy vs replicas (higher is better; median and range of ${rounds} rounds)`,
+        yLabel: 'items/s',
+        ...byWorkers((i) => rows[i]!['items/s'], (i) => [Math.min(...perSecond[i]!), Math.max(...perSecond[i]!)]),
+        reference: { label: 'single executor', value: rows[0]!['items/s'] },
+      },
       { kind: 'bars', title: 'Pipeline latency p50 under full load (lower is better)', yLabel: 'ms', ...byWorkers((i) => rows[i]!['p50 ms']) },
     ],
   };

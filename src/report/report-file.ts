@@ -18,7 +18,12 @@ export interface BarChart {
   readonly title: string;
   readonly yLabel: string;
   readonly categories: readonly string[];
-  readonly series: readonly { readonly label: string; readonly values: readonly (number | null)[] }[];
+  readonly series: readonly {
+    readonly label: string;
+    readonly values: readonly (number | null)[];
+    /** Per category, the least and most of the runs whose median the bar shows: drawn as a whisker. */
+    readonly ranges?: readonly (readonly [number, number] | null)[];
+  }[];
   /** A horizontal line to compare the bars with, e.g. the single executor's throughput. */
   readonly reference?: { readonly label: string; readonly value: number };
 }

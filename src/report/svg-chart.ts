@@ -85,7 +85,7 @@ function svg(body: string[]): string {
 }
 
 function bars(chart: BarChart): string {
-  const values = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  const values = chart.series.flatMap((s) => [...s.values, ...(s.ranges ?? []).map((r) => r?.[1] ?? null)].filter((v): v is number => v !== null && Number.isFinite(v)));
   const yTicks = ticks(0, Math.max(...values, chart.reference?.value ?? 0, 1e-9) * 1.08);
   const legend = chart.series.map((s, i) => ({ label: s.label, colour: colour(i), dashed: false }));
   if (chart.reference) legend.push({ label: chart.reference.label, colour: '#444', dashed: true });
@@ -104,7 +104,10 @@ function bars(chart: BarChart): string {
       if (v === null || v === undefined || !Number.isFinite(v)) return;
       const x = x0 + s * barW;
       out.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${colour(s)}" data-value="${v}"><title>${escapeXml(`${series.label}, ${category}: ${formatNumber(v)}`)}</title></rect>`);
-      out.push(text(x + (barW - 2) / 2, y(v) - 3, formatNumber(v), 'text-anchor="middle" font-size="10"'));
+      const range = series.ranges?.[c];
+      const mid = x + (barW - 2) / 2;
+      if (range) out.push(whisker(mid, y(range[0]), y(range[1]), Math.min(6, barW / 3), range));
+      out.push(text(mid, Math.min(y(v), range ? y(range[1]) : Infinity) - 3, formatNumber(v), 'text-anchor="middle" font-size="10"'));
     });
   });
   if (chart.reference) {
@@ -112,6 +115,12 @@ function bars(chart: BarChart): string {
     out.push(`<line x1="${MARGIN.left}" y1="${ry}" x2="${CHART_WIDTH - MARGIN.right}" y2="${ry}" stroke="#444" stroke-width="1.5" stroke-dasharray="5 3" data-value="${chart.reference.value}"/>`);
   }
   return svg(out);
+}
+
+/** The spread of the runs behind a bar: a vertical line from `low` to `high` (SVG y) with caps. */
+function whisker(x: number, low: number, high: number, cap: number, range: readonly [number, number]): string {
+  const path = `M${(x - cap).toFixed(1)},${high.toFixed(1)}h${(2 * cap).toFixed(1)}M${x.toFixed(1)},${high.toFixed(1)}V${low.toFixed(1)}M${(x - cap).toFixed(1)},${low.toFixed(1)}h${(2 * cap).toFixed(1)}`;
+  return `<path d="${path}" stroke="#222" stroke-width="1.2" fill="none" data-range="${range[0]}..${range[1]}"><title>${escapeXml(`${formatNumber(range[0])}..${formatNumber(range[1])}`)}</title></path>`;
 }
 
 function lines(chart: LineChart): string {

@@ -92,6 +92,26 @@ describe('benchmark report', () => {
     assert.ok(Math.abs(attr(reference, 'y1') - attr(bar40, 'y')) < 0.2);
   });
 
+  it('draws the spread of a bar\'s runs as a whisker from their least to their most, on the bar\'s scale', async () => {
+    const chart = charts()[0]!;
+    assert.equal(chart.kind, 'bars');
+    const svg = renderChart({ ...chart, series: [chart.series[0]!, { ...chart.series[1]!, ranges: [[35, 52], null] }] } as typeof chart);
+    const whiskers = [...svg.matchAll(/<path [^>]*data-range="[^"]+"[^>]*>/g)].map((m) => m[0]);
+    assert.equal(whiskers.length, 1, 'one whisker: the other bars have no range');
+    assert.equal(/data-range="([^"]+)"/.exec(whiskers[0]!)![1], '35..52');
+    const bar40 = [...svg.matchAll(/<rect [^>]*data-value="40"[^>]*>/g)][0]![0];
+    const perUnit = attr(bar40, 'height') / 40;
+    const baseline = attr(bar40, 'y') + attr(bar40, 'height');
+    // The path runs from the top cap (52) down to the bottom cap (35), centred on the bar of 40.
+    const d = /d="([^"]+)"/.exec(whiskers[0]!)![1]!;
+    const ys = [...d.matchAll(/M[\d.]+,([\d.]+)|V([\d.]+)/g)].map((m) => Number(m[1] ?? m[2]));
+    assert.ok(Math.abs(Math.min(...ys) - (baseline - 52 * perUnit)) < 0.2, `top ${Math.min(...ys)}`);
+    assert.ok(Math.abs(Math.max(...ys) - (baseline - 35 * perUnit)) < 0.2, `bottom ${Math.max(...ys)}`);
+    const centre = attr(bar40, 'x') + attr(bar40, 'width') / 2;
+    assert.ok(Math.abs(Number(/M[\d.]+,[\d.]+h[\d.]+M([\d.]+)/.exec(d)![1]) - centre) < 0.2);
+    assert.ok((await rasterise(svg)).width === CHART_WIDTH);
+  });
+
   it('draws one line per series, dashed where asked', () => {
     const svg = renderChart(charts()[1]!);
     const lines = [...svg.matchAll(/<polyline [^>]*>/g)].map((m) => m[0]);
