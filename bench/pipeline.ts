@@ -5,6 +5,7 @@
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection } from '../src/report/report-file.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
+import type { SegmentStats } from '../src/pipeline/stats.js';
 import { SlabPool } from '../src/pipeline/slab-pool.js';
 import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
@@ -22,6 +23,12 @@ const STAGES = 4;
 function spread(values: readonly number[]): { min: number; median: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+}
+
+/** A segment's busy, idle and blocked shares of its executors' time, as `95/3/2`. */
+function timeShares(s: SegmentStats): string {
+  const total = s.busyMsTotal + s.idleMsTotal + s.blockedMsTotal || 1;
+  return [s.busyMsTotal, s.idleMsTotal, s.blockedMsTotal].map((ms) => Math.round((100 * ms) / total)).join('/');
 }
 
 /**
@@ -199,6 +206,8 @@ async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
   const ratios = configs.map(() => [] as number[]);
   const latencies = configs.map(() => [] as number[]);
   const slowest = configs.map(() => [] as number[]);
+  /** Per configuration, its segments' busy/idle/blocked shares in the last round: which waits on which. */
+  const shares = configs.map(() => '');
   try {
     for (let round = 0; round < rounds; round++) {
       let single = 0;
@@ -208,7 +217,9 @@ async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
         perSecond[i]!.push(r.itemsPerSecond);
         ratios[i]!.push(r.itemsPerSecond / single);
         latencies[i]!.push(...r.latenciesMs);
-        slowest[i]!.push(Math.max(...r.runner.stats().segments.map((s) => s.busyMsMean)));
+        const segments = r.runner.stats().segments;
+        slowest[i]!.push(Math.max(...segments.map((s) => s.busyMsMean)));
+        shares[i] = segments.map(timeShares).join(' | ');
       }
     }
   } finally {
@@ -230,10 +241,12 @@ async function mobilenet({ quick }: BenchOptions): Promise<ReportSection> {
       'slowest segment ms': slowestMs,
       // 1.0 = as fast as the slowest segment allows: the runner adds nothing, the split decides.
       'of bound': (itemsPerSecond * slowestMs) / 1000 / replicas,
+      'busy/idle/blocked %': shares[i]!,
     };
   });
   notes.push(`${rounds} round(s) of ${count} items per configuration after 10 warm-up items; items/s and x single are medians over rounds, p50/p99 over all items (push accepted to pop).`);
   notes.push('of bound = items/s x slowest segment engine time (/ replicas): 1.0 means the runner delivers all the split allows.');
+  notes.push('busy/idle/blocked % = per segment (| between), the share of its executors\' time (last round, from their start) in invokes, waiting for an item, and holding a finished one while the next queue was full.');
   notes.push('goal on 2 cores: 2 segments >= 1.7x the single executor (two whole-model workers measured 1.85x).');
   /** One bar per configuration, grouped by workers; `range`, the spread over rounds behind a bar. */
   const byWorkers = (pick: (i: number) => number, range?: (i: number) => readonly [number, number]) => {

@@ -7,6 +7,9 @@ import { RecentSamples } from './stats.js';
 const COUNT = 0;
 const FAILURES = 1;
 const BUSY_MS = 2;
+/** Waiting for an item to take, and holding a finished one while the next queue was full. */
+const IDLE_MS = 3;
+const BLOCKED_MS = 4;
 
 export interface CounterBuffers {
   readonly counts: SharedArrayBuffer;
@@ -18,7 +21,7 @@ export class ExecutorCounters {
   /** From taking an item to its result being ready, per item. */
   readonly latency: RecentSamples;
 
-  constructor(readonly buffers: CounterBuffers = { counts: new SharedArrayBuffer(3 * 8), latency: RecentSamples.shared().buffer as SharedArrayBuffer }) {
+  constructor(readonly buffers: CounterBuffers = { counts: new SharedArrayBuffer(5 * 8), latency: RecentSamples.shared().buffer as SharedArrayBuffer }) {
     this.cells = new Float64Array(buffers.counts);
     this.latency = new RecentSamples(buffers.latency.byteLength / 8 - 1, buffers.latency);
   }
@@ -29,6 +32,24 @@ export class ExecutorCounters {
     // Engine time of finished items only, so that busy / count is the mean invoke.
     if (ok) this.cells[BUSY_MS] += busyMs;
     this.latency.add(latencyMs);
+  }
+
+  /** In the executor: it waited `ms` for an item. */
+  idle(ms: number): void {
+    this.cells[IDLE_MS] += ms;
+  }
+
+  /** In the executor: it held a finished item `ms` while the next queue was full. */
+  blocked(ms: number): void {
+    this.cells[BLOCKED_MS] += ms;
+  }
+
+  get idleMs(): number {
+    return this.cells[IDLE_MS]!;
+  }
+
+  get blockedMs(): number {
+    return this.cells[BLOCKED_MS]!;
   }
 
   get count(): number {

@@ -84,7 +84,9 @@ async function work(from: SharedQueue, to: SharedQueue): Promise<void> {
     const puts = from.puts;
     const item = from.take();
     if (!item) {
+      const waiting = performance.now();
       if (!from.putWithin(puts, BLOCK_MS)) await from.afterPut(puts);
+      counters!.idle(performance.now() - waiting);
       continue;
     }
     const taken = performance.now();
@@ -104,7 +106,9 @@ async function work(from: SharedQueue, to: SharedQueue): Promise<void> {
     if (!ok) continue;
     // Held here while the next queue is full: the backpressure.
     for (let takes = to.takes; !to.put(item.seq, item.slab); takes = to.takes) {
+      const waiting = performance.now();
       if (!to.takeWithin(takes, BLOCK_MS)) await to.afterTake(takes);
+      counters!.blocked(performance.now() - waiting);
     }
   }
 }

@@ -37,7 +37,15 @@ export function stageProgress(stage: Stage): number {
 }
 
 export function segmentStats(stage: Stage): SegmentStats {
-  const executors = stage.executors.map((e) => ({ device: e.device, count: e.counters.count, failures: e.counters.failures, busyMsTotal: e.counters.busyMs }));
+  const executors = stage.executors.map(({ device, counters: c }) => ({
+    device,
+    count: c.count,
+    failures: c.failures,
+    busyMsTotal: c.busyMs,
+    idleMsTotal: c.idleMs,
+    blockedMsTotal: c.blockedMs,
+  }));
+  const total = (key: 'idleMsTotal' | 'blockedMsTotal') => executors.reduce((n, e) => n + e[key], 0);
   const count = executors.reduce((n, e) => n + e.count, 0);
   const busyMsTotal = executors.reduce((n, e) => n + e.busyMsTotal, 0);
   const latency = stage.executors.map((e) => e.counters.latency);
@@ -49,6 +57,8 @@ export function segmentStats(stage: Stage): SegmentStats {
     failures: executors.reduce((n, e) => n + e.failures, 0),
     busyMsTotal,
     busyMsMean: count > 0 ? busyMsTotal / count : 0,
+    idleMsTotal: total('idleMsTotal'),
+    blockedMsTotal: total('blockedMsTotal'),
     latencyMsP50: percentileOf(latency, 50),
     latencyMsP99: percentileOf(latency, 99),
     queueDepth: stage.queue.length,

@@ -57,6 +57,9 @@ export interface ExecutorStats {
   readonly count: number;
   readonly failures: number;
   readonly busyMsTotal: number;
+  /** Time it waited for an item, and held a finished one while the next queue was full. */
+  readonly idleMsTotal: number;
+  readonly blockedMsTotal: number;
 }
 
 export interface SegmentStats {
@@ -70,6 +73,9 @@ export interface SegmentStats {
   /** Engine time measured in the executors. */
   readonly busyMsTotal: number;
   readonly busyMsMean: number;
+  /** Its executors' time waiting for items (the segments before are slower) and held by a full next queue (those after are). */
+  readonly idleMsTotal: number;
+  readonly blockedMsTotal: number;
   /** From the executor taking the item to its result being ready (engine time plus the executor's own cost). */
   readonly latencyMsP50: number;
   readonly latencyMsP99: number;

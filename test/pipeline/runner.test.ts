@@ -205,6 +205,28 @@ test('replicas take items in turn and order is kept', async () => {
   assert.ok(Math.abs(middle.executors.reduce((n, e) => n + e.busyMsTotal, 0) - middle.busyMsTotal) < 1e-6);
 });
 
+test('stats say which segment waits on which: a fast one before a slow one is blocked, one after it idles', async () => {
+  const [first, second] = passThroughChain(2, BYTES);
+  for (const slowFirst of [false, true]) {
+    const slow = { delayMs: 20 };
+    const segments = slowFirst ? [{ ...first!, ...slow }, second!] : [first!, { ...second!, ...slow }];
+    const runner = await PipelinedModelRunner.create(segments, { stageQueueLimit: 1 });
+    const producer = (async () => {
+      for (let i = 0; i < 12; i++) await runner.push([item(i)]);
+      await runner.close();
+    })();
+    for await (const out of runner) runner.release(out);
+    await producer;
+    const [s0, s1] = runner.stats().segments;
+    const ms = (s: typeof s0) => `busy ${s!.busyMsTotal.toFixed(1)} idle ${s!.idleMsTotal.toFixed(1)} blocked ${s!.blockedMsTotal.toFixed(1)}`;
+    const why = `slow ${slowFirst ? 'first' : 'second'}: segment 0 ${ms(s0)}, segment 1 ${ms(s1)}`;
+    // Compared with each other, not with zero: a loaded machine can delay any thread a little.
+    if (slowFirst) assert.ok(s1!.idleMsTotal > s0!.idleMsTotal && s1!.idleMsTotal > s1!.busyMsTotal, why);
+    else assert.ok(s0!.blockedMsTotal > s1!.blockedMsTotal && s0!.blockedMsTotal > s0!.busyMsTotal, why);
+    assert.deepEqual(s0!.executors.map((e) => e.blockedMsTotal), [s0!.blockedMsTotal]);
+  }
+});
+
 test('waiting consumers get items in order when replicas finish out of order against a full output queue', async () => {
   const [first, last] = passThroughChain(2, BYTES);
   // Replicas of unequal speed finish items out of order.

@@ -1,16 +1,20 @@
 /**
  * The pipeline's part of the stats topic: per segment latency and queue depth, per device (id) its
- * invokes, failures, busy fraction since the last report and, for Edge TPUs, health (PCIe ones probed
- * again at each report, for temperature).
+ * invokes, failures, the fractions of the time since the last report it was busy, idle (waiting for
+ * items: a segment before it is slower) and blocked (holding a finished item: one after it is slower)
+ * and, for Edge TPUs, health (PCIe ones probed again at each report, for temperature).
  */
 import type { Device, DeviceHealth } from '../../devices/device.js';
 import { probePci } from '../../devices/pci-probe.js';
 import type { PipelineStats } from '../../pipeline/stats.js';
 
+/** An executor's busy, idle and blocked ms so far. */
+type Times = [number, number, number];
+
 export class PipelineStatsReporter {
   private readonly health = new Map<string, DeviceHealth>();
-  /** When the last report was made and each device's engine time then: busy fractions are over the time between. */
-  private lastStats = { at: performance.now(), busyMs: new Map<string, number>() };
+  /** When the last report was made and each device's times then: fractions are over the time between. */
+  private lastStats = { at: performance.now(), times: new Map<string, Times>() };
 
   constructor(edgeTpus: readonly Device[]) {
     for (const d of edgeTpus) this.health.set(d.id, d.health);
@@ -21,17 +25,28 @@ export class PipelineStatsReporter {
     void this.refreshHealth();
     const now = performance.now();
     const elapsed = Math.max(now - this.lastStats.at, 1e-3);
-    const busyMs = new Map<string, number>();
+    const times = new Map<string, Times>();
     const devices: Record<string, Record<string, unknown>> = {};
     for (const [segment, seg] of s.segments.entries()) {
       for (const e of seg.executors) {
-        busyMs.set(e.device, e.busyMsTotal);
-        const busy = (e.busyMsTotal - (this.lastStats.busyMs.get(e.device) ?? 0)) / elapsed;
+        const sofar: Times = [e.busyMsTotal, e.idleMsTotal, e.blockedMsTotal];
+        const then = this.lastStats.times.get(e.device) ?? [0, 0, 0];
+        const [busy, idle, blocked] = sofar.map((ms, i) => Number(Math.min(1, (ms - then[i]!) / elapsed).toFixed(3)));
+        times.set(e.device, sofar);
         const { problems, ...health } = this.health.get(e.device) ?? { problems: [] };
-        devices[e.device] = { segment, invokes: e.count, failures: e.failures, busyFraction: Number(Math.min(1, busy).toFixed(3)), ...health, ...(problems.length > 0 && { problems }) };
+        devices[e.device] = {
+          segment,
+          invokes: e.count,
+          failures: e.failures,
+          busyFraction: busy,
+          idleFraction: idle,
+          blockedFraction: blocked,
+          ...health,
+          ...(problems.length > 0 && { problems }),
+        };
       }
     }
-    this.lastStats = { at: now, busyMs };
+    this.lastStats = { at: now, times };
     return {
       devices,
       inFlight: s.inFlight,

@@ -97,13 +97,16 @@ describe('pipeline classifier: what it says about its layout and devices', () =>
     classifier.stats();
     const parrot = await readFile(testDataPath('images/parrot.jpg'));
     for (let i = 0; i < 3; i++) await classifier.classify(parrot);
-    const devices = classifier.stats().devices as Record<string, { segment: number; invokes: number; failures: number; busyFraction: number }>;
+    const devices = classifier.stats().devices as Record<string, { segment: number; invokes: number; failures: number; busyFraction: number; idleFraction: number; blockedFraction: number }>;
     assert.deepEqual(Object.keys(devices), ['cpu:0', 'cpu:1']);
     for (const [i, id] of ['cpu:0', 'cpu:1'].entries()) {
       assert.equal(devices[id]!.segment, i);
       assert.equal(devices[id]!.invokes, 3);
       assert.equal(devices[id]!.failures, 0);
       assert.ok(devices[id]!.busyFraction > 0 && devices[id]!.busyFraction <= 1, JSON.stringify(devices[id]));
+      // One frame at a time: each segment waits while the other works, and never for room.
+      assert.ok(devices[id]!.idleFraction > 0, JSON.stringify(devices[id]));
+      assert.equal(devices[id]!.blockedFraction, 0);
     }
   });
 
