@@ -60,9 +60,8 @@ export class PipelineCore {
   /** Whether the workers are held (ref'd) because items are in the stages. */
   private active = false;
   private hangTimer: NodeJS.Timeout | undefined;
-  /** Whether this thread is set to wake for the output queue (a put there) or for room in the first stage's. */
+  /** Whether this thread is set to wake for the output queue (a put there). */
   private watchingFinished = false;
-  private watchingRoom = false;
   /** Items the stages had finished or failed at the last stall check. */
   private progressSeen = -1;
   /** Items the byte budget has room for (one slab each). */
@@ -142,9 +141,7 @@ export class PipelineCore {
     const slab = this.slabs.acquire();
     writeInputs(this.layout, this.chain.inputs, inputs, slab);
     if (!this.hasRoom() || this.pushWaiters.length > 0) {
-      const admitted = new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
-      this.wakePushers();
-      return admitted;
+      return new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
     }
     this.admit(slab);
   }
@@ -169,23 +166,16 @@ export class PipelineCore {
   }
 
   /**
-   * Admits waiting pushes while there is room, oldest first. When the first queue is what is full,
-   * this thread wakes for the next take from it: nothing else would tell it.
+   * Admits waiting pushes while there is room, oldest first. Room in the first queue is looked for when
+   * this thread wakes anyway (an item finished, popped or released), not on each take from it: every
+   * item there finishes in time, and waking for takes as well would double this thread's wake-ups.
    */
   private wakePushers(): void {
-    const first = this.stages[0]!.queue;
-    const takes = first.takes;
     while (this.pushWaiters.length > 0 && this.hasRoom() && !this.closed) {
       const waiter = this.pushWaiters.shift()!;
       this.admit(waiter.slab);
       waiter.resolve();
     }
-    if (this.pushWaiters.length === 0 || this.closed || this.failure || this.watchingRoom || first.length < first.limit) return;
-    this.watchingRoom = true;
-    void first.afterTake(takes).then(() => {
-      this.watchingRoom = false;
-      this.wakePushers();
-    });
   }
 
   // ---- finished items ----
@@ -202,6 +192,7 @@ export class PipelineCore {
     }
     const puts = this.finished.puts;
     for (let entry = this.finished.take(); entry; entry = this.finished.take()) this.finish(this.inStages.get(entry.seq)!);
+    this.wakePushers();
     if (this.inStages.size > 0) void this.finished.afterPut(puts).then(this.takeFinished);
     else this.watchingFinished = false;
   };
@@ -214,6 +205,7 @@ export class PipelineCore {
     this.slabs.release(item.slab!);
     item.slab = undefined;
     this.finish(item);
+    this.wakePushers();
   }
 
   private finish(item: Item): void {
@@ -319,9 +311,8 @@ export class PipelineCore {
     for (const executor of this.executors) void executor.terminate();
   }
 
-  /** Ends this thread's waits on the queues, which would otherwise pin this object for ever. */
+  /** Ends this thread's wait on the output queue, which would otherwise pin this object for ever. */
   private stopWatching(): void {
-    this.stages[0]!.queue.wakeAll();
     this.finished.wakeAll();
   }
 
