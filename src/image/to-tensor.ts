@@ -87,7 +87,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, options
 function converterFor(dtype: DType, name: string): (pixels: Uint8Array) => TensorData {
   switch (dtype) {
     case 'uint8':
-      return (pixels) => new Uint8Array(pixels);
+      // sharp's own output, owned by nobody else: viewed, not copied (the runner copies it into the item's slab).
+      return (pixels) => new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
     case 'int8':
       return (pixels) => Int8Array.from(pixels, (p) => p - 128);
     case 'float32':
