@@ -13,14 +13,13 @@ import { checkNamedTensors } from '../tensors/tensor-check.js';
 import type { ChainAnalysis } from '../model/segment/chain.js';
 import { PipelineClosedError, SegmentInvokeError } from './errors.js';
 import { watchPipeline } from './hang-watch.js';
-import { writeInputs } from './item-tensors.js';
+import { ItemSlabs } from './item-slabs.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { RunnerLimits } from './runner-options.js';
 import { SharedQueue } from './shared-queue.js';
 import type { SlabAllocator } from './slab-pool.js';
 import type { SlabLayout } from './slab-layout.js';
 import { placementsOf } from './slab-layout.js';
-import { SlabTracker } from './slab-tracker.js';
 import type { Item, Stage } from './stage.js';
 import { segmentStats, stageProgress } from './stage.js';
 import type { PipelineStats } from './stats.js';
@@ -37,7 +36,7 @@ interface PushWaiter {
 
 export class PipelineCore {
   readonly executors: readonly WorkerExecutor[];
-  readonly slabs: SlabTracker;
+  readonly slabs: ItemSlabs;
   private readonly output: OrderedOutput;
   /** Where the last stage's executors put the items they finish. */
   private readonly finished: SharedQueue;
@@ -76,7 +75,7 @@ export class PipelineCore {
   ) {
     this.budgetSlabs = Math.floor(limits.byteBudget / layout.byteSize);
     this.executors = stages.flatMap((s) => s.executors);
-    this.slabs = new SlabTracker(allocator, layout.byteSize, this.executors);
+    this.slabs = new ItemSlabs(allocator, layout, chain.inputs, chain.outputs, this.executors);
     this.finished = SharedQueue.create(limits.outputQueueLimit);
     this.output = new OrderedOutput(
       () => this.closed && this.inFlight === 0,
@@ -139,7 +138,7 @@ export class PipelineCore {
     // Copied into the item's slab now, so that the caller may reuse its buffers as soon as push
     // returns, awaited or not; a waiting push's slab comes from the pool too, so waiting allocates nothing.
     const slab = this.slabs.acquire();
-    writeInputs(this.layout, this.chain.inputs, inputs, slab);
+    this.slabs.writeInputs(slab, inputs);
     if (!this.hasRoom() || this.pushWaiters.length > 0) {
       return new Promise<void>((resolve, reject) => this.pushWaiters.push({ slab, resolve, reject }));
     }
@@ -152,7 +151,7 @@ export class PipelineCore {
     checkNamedTensors(this.chain.inputs, inputs, 'tryPush');
     if (!this.hasRoom() || this.pushWaiters.length > 0) return false;
     const slab = this.slabs.acquire();
-    writeInputs(this.layout, this.chain.inputs, inputs, slab);
+    this.slabs.writeInputs(slab, inputs);
     this.admit(slab);
     return true;
   }

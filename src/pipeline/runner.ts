@@ -10,14 +10,12 @@
 import type { NamedTensors, TensorData, TensorSpec } from '../tensors/tensor.js';
 import { TensorInputError } from '../tensors/tensor-check.js';
 import type { ChainAnalysis } from '../model/segment/chain.js';
-import { detachOutputs, viewOutputs } from './item-tensors.js';
-import { ReleaseError } from './errors.js';
+import { PipelineClosedError, ReleaseError } from './errors.js';
 import { openPipeline } from './open-pipeline.js';
 import { PipelineCore } from './pipeline-core.js';
 import type { RunnerOptions } from './runner-options.js';
 import { runnerLimits } from './runner-options.js';
 import type { SegmentSource } from './segment-source.js';
-import { RunCalls } from './run-calls.js';
 import { resolveSegments } from './segment-source.js';
 import { SlabPool } from './slab-pool.js';
 import { newStage } from './stage.js';
@@ -164,9 +162,9 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
     if (item === null) return null;
     if (item.error) throw item.error;
     const slab = item.slab!;
-    const outputs = viewOutputs(this.core.layout, this.core.chain.outputs, slab);
+    const outputs = this.core.slabs.viewOutputs(slab);
     if (!this.core.keepsView()) {
-      const copies = detachOutputs(this.core.chain.outputs, outputs);
+      const copies = this.core.slabs.copyOutputs(outputs);
       this.core.releaseHeld(slab);
       this.detached.add(copies);
       return copies;
@@ -230,6 +228,67 @@ export class PipelinedModelRunner implements AsyncIterable<NamedTensors> {
       throw new TensorInputError(`${where}: takes the input tensors by name (${expected}), as an array in that order${specs.length === 1 ? ', or the one typed array' : ''}; got ${describeValue(inputs)}`);
     }
     return Object.keys(inputs).length === 0 ? undefined : (inputs as NamedTensors);
+  }
+}
+
+interface Fifo {
+  push(inputs: NamedTensors): Promise<void>;
+  pop(): Promise<NamedTensors | null>;
+}
+
+interface Waiter {
+  resolve(outputs: NamedTensors): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Request/response over the runner's FIFO, for callers with one item per request (the daemon's
+ * frames): run(inputs) resolves with that item's outputs. Pushes go in the order of the calls and
+ * one reader pops, so the n-th pop answers the n-th item pushed; an item whose push fails (bad
+ * inputs, a closed or failed pipeline) rejects its own call and never enters the pairing.
+ */
+class RunCalls {
+  /** Calls whose item is in the pipeline, in push order. */
+  private readonly waiting: Waiter[] = [];
+  private pushes: Promise<unknown> = Promise.resolve();
+  private popping = false;
+
+  constructor(private readonly fifo: Fifo) {}
+
+  run(inputs: NamedTensors): Promise<NamedTensors> {
+    const pushed = this.pushes.then(() => this.fifo.push(inputs));
+    this.pushes = pushed.catch(() => undefined);
+    return pushed.then(
+      () =>
+        new Promise<NamedTensors>((resolve, reject) => {
+          this.waiting.push({ resolve, reject });
+          void this.popLoop();
+        }),
+    );
+  }
+
+  /** Pops while calls wait; a failed item rejects its own call, a failed pipeline each call in turn. */
+  private async popLoop(): Promise<void> {
+    if (this.popping) return;
+    this.popping = true;
+    try {
+      while (this.waiting.length > 0) {
+        let outputs: NamedTensors | null;
+        try {
+          outputs = await this.fifo.pop();
+        } catch (err) {
+          this.waiting.shift()!.reject(err);
+          continue;
+        }
+        if (outputs === null) {
+          for (const waiter of this.waiting.splice(0)) waiter.reject(new PipelineClosedError('run: the pipeline closed before this item came out'));
+          return;
+        }
+        this.waiting.shift()!.resolve(outputs);
+      }
+    } finally {
+      this.popping = false;
+    }
   }
 }
 

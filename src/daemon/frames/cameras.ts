@@ -1,12 +1,50 @@
 /**
- * The cameras of the running config: each one's waiting frame and counters, which topic feeds which
- * camera, and whose turn it is to send a frame into the pipeline (so a busy camera cannot starve the rest).
+ * The cameras of the running config: each one's waiting frame (its slot) and counters, which topic
+ * feeds which camera, and whose turn it is to send a frame into the pipeline (so a busy camera cannot
+ * starve the rest).
  */
 import type { CameraConfig } from '../config/config-schema.js';
 import type { DaemonConfig } from '../config/config-load.js';
 import type { Frame } from './frame-intake.js';
-import { FrameSlot } from './frame-slot.js';
 import { frameSubscription } from '../mqtt/topics.js';
+
+export type DropPolicy = 'newest' | 'oldest';
+
+/**
+ * One camera's waiting frame. When frames arrive faster than the pipeline takes them, only one waits:
+ * with policy `newest` a new frame replaces the waiting one (latency stays bounded, memory flat), with
+ * `oldest` the waiting one stays and the new one is refused. Either way the loser is counted.
+ */
+export class FrameSlot<T> {
+  private waiting: T | undefined;
+  private droppedCount = 0;
+
+  constructor(private readonly policy: DropPolicy) {}
+
+  /** Offers a frame; returns the frame dropped to make room (or refused), if any. */
+  put(item: T): T | undefined {
+    if (this.waiting === undefined) {
+      this.waiting = item;
+      return undefined;
+    }
+    this.droppedCount++;
+    if (this.policy === 'oldest') return item;
+    const displaced = this.waiting;
+    this.waiting = item;
+    return displaced;
+  }
+
+  take(): T | undefined {
+    const item = this.waiting;
+    this.waiting = undefined;
+    return item;
+  }
+
+  /** Frames dropped since the slot was made. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+}
 
 export interface Counters {
   received: number;
@@ -30,7 +68,7 @@ export class Camera {
   constructor(
     readonly id: string,
     readonly config: CameraConfig,
-    readonly defaultPolicy: 'newest' | 'oldest',
+    readonly defaultPolicy: DropPolicy,
   ) {
     this.slot = new FrameSlot(config.dropPolicy ?? defaultPolicy);
   }

@@ -1,16 +1,48 @@
 /**
  * The way of a frame through the daemon: from its MQTT message into its camera's slot, then, while
- * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by camera into the classifier,
- * and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls progress.
+ * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by
+ * camera into the classifier, and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls
+ * progress, and the time each step of a frame takes.
  */
 import type { Camera, Cameras, QueuedFrame } from './cameras.js';
 import { PipelineDownError } from './classifier.js';
 import { BadFrameError, parseFrame } from './frame-intake.js';
-import type { FrameReplies } from './frame-replies.js';
+import { round, type FrameReplies } from './frame-replies.js';
 import type { IncomingMessage } from '../mqtt/mqtt-session.js';
 import { queueDepthFor } from './queue-depth.js';
 import type { Serving } from './serving.js';
-import { StepTimes } from './step-times.js';
+
+type FrameStep = 'parse' | 'decode' | 'inference' | 'result';
+
+const STEPS: readonly FrameStep[] = ['parse', 'decode', 'inference', 'result'];
+
+/**
+ * Where a frame's time in the daemon goes, sampled on every frame at the cost of a few clock reads:
+ * the mean milliseconds of each step over the frames since the last stats message. `parse` and
+ * `result` (the answer's JSON and its publish) run on the main thread, so their wall time is CPU time;
+ * `decode` runs in libvips' threads and `inference` is the pipeline's round trip (queues included).
+ */
+class StepTimes {
+  private sums = new Map<FrameStep, { ms: number; frames: number }>();
+
+  add(step: FrameStep, ms: number): void {
+    const sum = this.sums.get(step) ?? { ms: 0, frames: 0 };
+    sum.ms += ms;
+    sum.frames++;
+    this.sums.set(step, sum);
+  }
+
+  /** Each step's mean ms per frame since the last take (steps no frame passed left out), and starts again. */
+  take(): Partial<Record<FrameStep, number>> {
+    const means: Partial<Record<FrameStep, number>> = {};
+    for (const step of STEPS) {
+      const sum = this.sums.get(step);
+      if (sum) means[step] = round(sum.ms / sum.frames, 3);
+    }
+    this.sums = new Map();
+    return means;
+  }
+}
 
 export class FramePath {
   /** Frames in the pipeline now. */

@@ -94,7 +94,7 @@ export class StatusReports {
       intervalSeconds: round(seconds),
       cameras: perCamera,
       inFlight,
-      // Mean ms per frame by step since the last message (frames/step-times.ts).
+      // Mean ms per frame by step since the last message (frames/frame-path.ts).
       frameMs,
       pipeline,
       memory: memoryMiB(),

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadFrameError, parseFrame } from '../../../src/daemon/frames/frame-intake.js';
-import { FrameSlot } from '../../../src/daemon/frames/frame-slot.js';
 import type { IncomingMessage } from '../../../src/daemon/mqtt/mqtt-session.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2]);
@@ -75,19 +74,5 @@ describe('frame intake', () => {
     refused(() => parseFrame('cam', msg(JSON.stringify({ sequence: 9 })), limits));
     refused(() => parseFrame('cam', msg('not an image', { userProperties: { sequence: '9' } }), limits));
     assert.throws(() => parseFrame('cam', msg('not an image'), limits), (err: unknown) => err instanceof BadFrameError && err.sequence === undefined);
-  });
-});
-
-describe('latest-wins slot', () => {
-  it('keeps the newest (or the oldest) waiting frame and counts the others', () => {
-    const newest = new FrameSlot<number>('newest');
-    assert.equal(newest.put(1), undefined);
-    assert.equal(newest.put(2), 1);
-    assert.equal(newest.put(3), 2);
-    assert.deepEqual([newest.take(), newest.take(), newest.dropped], [3, undefined, 2]);
-    const oldest = new FrameSlot<number>('oldest');
-    oldest.put(1);
-    assert.equal(oldest.put(2), 2);
-    assert.deepEqual([oldest.take(), oldest.dropped], [1, 1]);
   });
 });
