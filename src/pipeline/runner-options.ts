@@ -6,7 +6,7 @@ import type { SlabAllocator } from './slab-pool.js';
 export interface RunnerOptions extends SegmentDevices, ChainOptions {
   /** Items accepted by push and waiting for the first segment (default 4). */
   readonly inputQueueLimit?: number;
-  /** Items finished by one segment and waiting for the next (default 2). */
+  /** Items finished by one segment and waiting for the next (default 4). */
   readonly stageQueueLimit?: number;
   /** Room for items finished and waiting for pop, counted in the in-flight limit (default 4). */
   readonly outputQueueLimit?: number;
@@ -27,7 +27,9 @@ export interface RunnerOptions extends SegmentDevices, ChainOptions {
 
 const DEFAULTS = {
   inputQueueLimit: 4,
-  stageQueueLimit: 2,
+  // 4, not 2: a queue that runs empty or full wakes a thread (10-20 us each); with 4 the pass-through
+  // bench reached 0.68-0.78 of the bare worker chain against 0.59-0.62 with 2 (docs/benchmarks.md).
+  stageQueueLimit: 4,
   outputQueueLimit: 4,
   heldOutputLimit: 4,
   byteBudget: 256 * 2 ** 20,
