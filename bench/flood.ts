@@ -2,7 +2,7 @@
  * A minute of flooding (issue 18): 4 cameras send 640x480 JPEGs as fast as the broker takes them, for
  * 60 s after 10 s of warm-up, to the daemon (mobilenet_v2 in 2 segments) in each case: CPU inference,
  * stand-in accelerators that take the real segments' CPU time, and stand-ins that take none. Says
- * whether the daemon's RSS stays flat (its peak in each 10 s window within 10% of the first window's),
+ * whether the daemon's RSS stays flat (its peak in no 10 s window more than 10% above the first's),
  * the frame-to-result p50 and p99, and what the daemon answers against its ceiling, measured alone just
  * before on the same machine: for CPU inference cores / (decode CPU ms + inference CPU ms per frame),
  * with accelerators sharp's decode+resize rate or the bare pipeline's, whichever is lower.
@@ -22,7 +22,7 @@ import { percentile, stream } from './lib/stream.js';
 const CAMERAS = 4;
 /** As in the e2e bench: on an appliance the cameras are other machines. */
 const CAMERAS_NICE = 10;
-/** RSS whose peaks stay within this fraction of the first window's counts as flat (issue 18). */
+/** RSS whose peaks never rise more than this fraction above the first window's counts as flat (issue 18). */
 const FLAT = 0.1;
 /** RSS peaks are compared per window of this many seconds: within one, the garbage collector's sawtooth. */
 const WINDOW_S = 10;
@@ -81,7 +81,8 @@ const bench: BenchModule = {
         const r = await runScenario(broker, segmentFiles, c.inference, { cameras: CAMERAS, fps: 0, seconds, warmupSeconds, camerasNice: CAMERAS_NICE });
         const peaks = windowPeaks(r.rss, warmupSeconds, seconds);
         const first = peaks[0] ?? NaN;
-        const drift = Math.max(...peaks.map((v) => Math.abs(v - first))) / first;
+        // Growth, not drops: the daemon gives freed native memory back every 30 s (memory-trim.ts), so later peaks may be lower.
+        const growth = Math.max(...peaks.map((v) => v - first)) / first;
         // What the simulated cameras and the broker took of the cores; on an appliance the cameras are other machines.
         const coresLeft = cores - r.cpu.broker - r.cpu.cameras;
         rows.push({
@@ -95,8 +96,8 @@ const bench: BenchModule = {
           'p50 ms': percentile(r.latencies, 50),
           'p99 ms': percentile(r.latencies, 99),
           [`RSS peak per ${WINDOW_S} s MB`]: peaks.map((v) => v.toFixed(0)).join(' '),
-          'most drift': `${(100 * drift).toFixed(1)}%`,
-          flat: drift <= FLAT ? 'yes' : 'no',
+          'most growth': `${(100 * growth).toFixed(1)}%`,
+          flat: growth <= FLAT ? 'yes' : 'no',
           errors: r.errors,
           'CPU daemon': r.cpu.daemon,
           'CPU broker': r.cpu.broker,
@@ -111,7 +112,7 @@ const bench: BenchModule = {
           rows,
           notes: [
             `ceilings, measured alone just before: CPU-time ceiling = ${cores} cores / (decode ${decodeCpuMs.toFixed(2)} + inference ${inferenceCpuMs.toFixed(2)} CPU ms per frame), each measured alone just before (sharp decode+resize ${cores} at a time over ${items} frames; the bare pipeline over ${items} items); sharp decode+resize = ${sharpRate.toFixed(1)} frames/s; the bare pipeline on the case's stand-ins over ${items} items.`,
-            `RSS sampled every 250 ms; its peak in each ${WINDOW_S} s window after ${warmupSeconds} s of warm-up (within a window the garbage collector's sawtooth); flat = every peak within ${100 * FLAT}% of the first window's (issue 18). p50/p99 = frame published to its result received, frames sent after warm-up.`,
+            `RSS sampled every 250 ms; its peak in each ${WINDOW_S} s window after ${warmupSeconds} s of warm-up (within a window the garbage collector's sawtooth); flat = no peak more than ${100 * FLAT}% above the first window's (issue 18; lower peaks come from the daemon's malloc trim every 30 s). p50/p99 = frame published to its result received, frames sent after warm-up.`,
             `x ceiling on cores left = x ceiling x cores / (cores - what the broker and the simulated cameras used): the ceiling on the cores the daemon had (blank where the pipeline, not the cores, sets the ceiling).`,
             `cameras: a child process at nice ${CAMERAS_NICE} on the same cores, each camera sending its next frame once the broker acknowledges the last (QoS 1); the broker on the same cores too.`,
           ],
