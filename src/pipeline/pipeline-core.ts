@@ -56,7 +56,7 @@ export class PipelineCore {
   private closeDone: Promise<void> | undefined;
   /** Resolves the wait in close() once no item is left in a stage. */
   private settleClose: (() => void) | undefined;
-  /** Whether the workers are held (ref'd) because items are in the stages. */
+  /** Whether the process is held alive because items are in the stages. */
   private active = false;
   private hangTimer: NodeJS.Timeout | undefined;
   /** Whether this thread is set to wake for the output queue (a put there). */
@@ -83,13 +83,13 @@ export class PipelineCore {
     );
   }
 
-  /** Connects the executors to their queues and lets them idle without keeping the process alive. */
+  /** Connects the executors to their queues; their threads never keep the process alive (setActive does). */
   start(): void {
     for (const stage of this.stages) {
       const to = this.stages[stage.index + 1]?.queue ?? this.finished;
       for (const executor of stage.executors) {
         executor.connect(placementsOf(this.layout, executor.inputs), placementsOf(this.layout, executor.outputs), stage.queue, to);
-        executor.hold(false);
+        executor.unref();
       }
     }
     this.hangTimer = watchPipeline({
@@ -315,12 +315,16 @@ export class PipelineCore {
     this.finished.wakeAll();
   }
 
-  /** Workers keep the process alive only while items are inside them or queued for them. */
+  /**
+   * The process stays alive while items are in the stages, and no longer: the watch timer is held
+   * meanwhile (one handle, whatever the number of executors), since a wait on the output queue holds none.
+   */
   private setActive(active: boolean): void {
     if (this.failure) return;
     if (active !== this.active) {
       this.active = active;
-      for (const executor of this.executors) executor.hold(active);
+      if (active) this.hangTimer?.ref();
+      else this.hangTimer?.unref();
     }
   }
 

@@ -106,10 +106,9 @@ export class WorkerExecutor {
     if (!this.closing) this.post({ type: 'forget', id });
   }
 
-  /** A worker with nothing to do must not keep the process alive. */
-  hold(active: boolean): void {
-    if (active) this.worker.ref();
-    else this.worker.unref();
+  /** Once connected, the thread does not keep the process alive: the runner does while it holds items. */
+  unref(): void {
+    this.worker.unref();
   }
 
   /** Frees the engine and ends the thread; terminates it if it does not end in time. */
