@@ -14,7 +14,7 @@ import { modelTensorSpecs } from '../model/tensor-spec.js';
 import type { Model } from '../model/types.js';
 import { writeModel } from '../model/write-model.js';
 import { engineTimer } from '../devices/segment-timer.js';
-import type { SegmentToPlace } from '../pipeline/runner-input.js';
+import type { SegmentToPlace } from '../devices/placement.js';
 import type { TensorSpec } from '../tensors/tensor.js';
 import type { Layout } from '../pipeline/layout.js';
 

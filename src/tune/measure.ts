@@ -6,7 +6,7 @@
  * derived from (layouts.ts).
  */
 import { acquireLeases, type LeaseOptions } from '../devices/lease.js';
-import { runnerInput, type PlacementContext } from '../pipeline/runner-input.js';
+import { runnerInput, type PlacementContext } from '../devices/placement.js';
 import { PipelinedModelRunner } from '../pipeline/runner.js';
 import { RecentSamples } from '../pipeline/stats.js';
 import type { NamedTensors } from '../tensors/tensor.js';

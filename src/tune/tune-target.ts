@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isCpuDeviceId, isEdgeTpu } from '../devices/device.js';
 import { enumerateDevices, type Enumeration } from '../devices/enumerate.js';
-import { findDevice } from '../devices/segment-placement.js';
+import { findDevice } from '../devices/placement.js';
 import { isEdgeTpuCompiled } from '../model/graph.js';
 import { readModel } from '../model/read-model.js';
 import { compiledCuts, compiledSets, cpuCuts, type SegmentSupply } from './layout-segments.js';

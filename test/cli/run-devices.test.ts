@@ -9,7 +9,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { UsageError } from '../../src/cli/command.js';
 import { createRunCommand } from '../../src/cli/commands/run.js';
 import { cpuDevices, type Device } from '../../src/devices/device.js';
-import { DeviceMismatchError } from '../../src/devices/engine-choice.js';
+import { DeviceMismatchError } from '../../src/devices/placement.js';
 import { EngineError } from '../../src/devices/engine.js';
 import { DeviceBusyError, leaseHolder, lockFileFor } from '../../src/devices/lease.js';
 import { testDataPath } from '../../src/testdata.js';

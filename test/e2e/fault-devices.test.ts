@@ -13,7 +13,7 @@ import { topicsFor } from '../../src/daemon/mqtt/topics.js';
 import { cpuDevices, isEdgeTpu, type Device } from '../../src/devices/device.js';
 import { DeviceWatcher } from '../../src/devices/hotplug.js';
 import { leaseHolder } from '../../src/devices/lease.js';
-import { placeSegments } from '../../src/devices/segment-placement.js';
+import { placeSegments } from '../../src/devices/placement.js';
 import { testDataPath } from '../../src/testdata.js';
 import { testDaemonConfig } from '../helpers/daemon-config.js';
 import { FakeClassifier, fakeJpeg } from '../helpers/fake-classifier.js';

@@ -14,9 +14,7 @@ import { fitLabels, type FittedLabels } from '../../classify/labels-fit.js';
 import { LabelsError, readLabels } from '../../classify/labels.js';
 import { classCount } from '../../classify/top-k.js';
 import { cpuRefusal } from '../../devices/cpu-engine.js';
-import { DeviceMismatchError } from '../../devices/engine-choice.js';
 import type { TensorSpec } from '../../tensors/tensor.js';
-import { DevicePlacementError } from '../../devices/segment-placement.js';
 import { checkImageInput, ImageInputError } from '../../image/to-tensor.js';
 import { EDGETPU_CUSTOM_OP, isEdgeTpuCompiled, ModelFormatError, modelTensorSpecs, readModel, type Model } from '../../model/index.js';
 import { checkSegmentModels } from '../../model/segment/check-files.js';
@@ -24,7 +22,7 @@ import { splitByParameters } from '../../model/segment/by-parameters.js';
 import { SegmentationError } from '../../model/segment/errors.js';
 import { executionOrder } from '../../model/segment/plan.js';
 import { ChainError } from '../../model/segment/chain.js';
-import { runnerInput, type PlacementContext } from '../../pipeline/runner-input.js';
+import { DeviceMismatchError, DevicePlacementError, runnerInput, type PlacementContext } from '../../devices/placement.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import type { DaemonConfig } from './config-load.js';
 

@@ -10,7 +10,7 @@ import { topK } from '../../classify/top-k.js';
 import type { NamedTensors, TensorSpec } from '../../tensors/tensor.js';
 import { ImageInputError, imageToTensor } from '../../image/to-tensor.js';
 import { describeDevice, deviceTypeOf, type Device } from '../../devices/device.js';
-import { runnerInput } from '../../pipeline/runner-input.js';
+import { runnerInput } from '../../devices/placement.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../../pipeline/errors.js';
 import { PipelinedModelRunner } from '../../pipeline/runner.js';
 import { InferenceError, PipelineDownError, type BuildContext, type FrameResult, type ClassifierFactory, type ClassifierInfo, type Crop, type FrameClassifier } from './classifier.js';
