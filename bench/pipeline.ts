@@ -64,7 +64,7 @@ async function overhead({ quick }: BenchOptions): Promise<ReportSection> {
       row(`bare chain of ${STAGES} workers`, chainRates),
     ],
     notes: [
-      `runner / bare chain: median ${r.median.toFixed(2)} (rounds ${r.min.toFixed(2)}..${r.max.toFixed(2)}); ${rounds} rounds taking turns, ${count} items each after ${warmup} warm-up items (steady state, JIT done). Goal (issue 18): >= 0.8.`,
+      `runner / bare chain: median ${r.median.toFixed(2)} (rounds ${r.min.toFixed(2)}..${r.max.toFixed(2)}); ${rounds} rounds taking turns, ${count} items each after ${warmup} warm-up items${quick ? '' : ' (steady state: V8 done optimizing)'}. Goal (issue 18): >= 0.8.`,
       'bare chain: worker_threads passing slot numbers over MessageChannels, slots in shared memory, one copy per stage, the main thread writing inputs and taking slots back; as many slots in flight as the runner holds.',
       `us/hand-off = wall time per item / ${STAGES + 1} hand-offs (push, ${STAGES - 1} between stages, pop); stage p50 (last runner round) = hand-off to an executor until its answer, incl. its copy.`,
     ],
