@@ -9,10 +9,10 @@ import { performance } from 'node:perf_hooks';
 import type { Engine } from '../devices/engine.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
-import { bytesOf, viewAs } from '../tensors/dtype.js';
+import { bytesOf } from '../tensors/dtype.js';
 import { openEngine } from '../devices/open-engine.js';
 import { ExecutorCounters } from './executor-counters.js';
-import type { Placement } from './slab-layout.js';
+import { viewsAt, type Placement } from './slab-layout.js';
 import { InvokeClock } from './invoke-clock.js';
 import { SharedQueue } from './shared-queue.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -51,12 +51,6 @@ const slabs = new Map<number, SlabViews>();
  * thread, has been read here: the executor waits for it.
  */
 const awaited = new Map<number, () => void>();
-
-function views(slab: SharedArrayBuffer, placements: readonly Placement[]): NamedTensors {
-  const out: NamedTensors = {};
-  for (const p of placements) out[p.name] = viewAs(p.dtype, new Uint8Array(slab, p.byteOffset, p.byteSize));
-  return out;
-}
 
 async function slabViews(id: number): Promise<SlabViews> {
   const known = slabs.get(id);
@@ -129,7 +123,7 @@ port.on('message', (msg: ToWorker) => {
     case 'connect': {
       const { inputs } = msg;
       outputs = msg.outputs;
-      makeViews = (slab) => ({ inputs: views(slab, inputs), outputs: views(slab, outputs) });
+      makeViews = (slab) => ({ inputs: viewsAt(slab, inputs), outputs: viewsAt(slab, outputs) });
       queues = { from: new SharedQueue(msg.from), to: new SharedQueue(msg.to) };
       void work(queues.from, queues.to);
       break;

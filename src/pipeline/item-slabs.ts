@@ -7,52 +7,52 @@
  */
 import type { NamedTensors, TensorSpec } from '../tensors/tensor.js';
 import { bytesOf, viewAs } from '../tensors/dtype.js';
-import type { SlabLayout } from './slab-layout.js';
+import { placementsOf, viewsAt, type Placement, type SlabLayout } from './slab-layout.js';
 import type { SlabAllocator, SlabOwner } from './slab-pool.js';
 import type { WorkerExecutor } from './worker-executor.js';
 
 export class ItemSlabs implements SlabOwner {
   private readonly ids = new WeakMap<SharedArrayBuffer, number>();
   private nextId = 0;
+  private readonly byteSize: number;
+  /** Where the pipeline's inputs and outputs lie in every slab. */
+  private readonly inputs: readonly Placement[];
+  private readonly outputs: readonly Placement[];
 
   constructor(
     private readonly allocator: SlabAllocator,
-    private readonly layout: SlabLayout,
-    private readonly inputs: readonly TensorSpec[],
-    private readonly outputs: readonly TensorSpec[],
+    layout: SlabLayout,
+    inputs: readonly TensorSpec[],
+    outputs: readonly TensorSpec[],
     private readonly executors: readonly WorkerExecutor[],
-  ) {}
+  ) {
+    this.byteSize = layout.byteSize;
+    this.inputs = placementsOf(layout, inputs);
+    this.outputs = placementsOf(layout, outputs);
+  }
 
   /** A slab for one item; throws RangeError if a caller's allocator gives one too small. */
   acquire(): SharedArrayBuffer {
-    const slab = this.allocator.acquire(this.layout.byteSize, this);
-    if (slab.byteLength < this.layout.byteSize) {
-      throw new RangeError(`allocator gave a slab of ${slab.byteLength} bytes; items need ${this.layout.byteSize}`);
+    const slab = this.allocator.acquire(this.byteSize, this);
+    if (slab.byteLength < this.byteSize) {
+      throw new RangeError(`allocator gave a slab of ${slab.byteLength} bytes; items need ${this.byteSize}`);
     }
     return slab;
   }
 
   /** Copies an item's inputs, already checked against their specs, into its slab. */
   writeInputs(slab: SharedArrayBuffer, inputs: NamedTensors): void {
-    for (const spec of this.inputs) {
-      const p = this.layout.placements.get(spec.name)!;
-      new Uint8Array(slab, p.byteOffset, p.byteSize).set(bytesOf(inputs[spec.name]!));
-    }
+    for (const p of this.inputs) new Uint8Array(slab, p.byteOffset, p.byteSize).set(bytesOf(inputs[p.name]!));
   }
 
   /** Typed views of an item's outputs on its slab, not copies: they stay valid until the slab is reused. */
   viewOutputs(slab: SharedArrayBuffer): NamedTensors {
-    const outputs: NamedTensors = {};
-    for (const spec of this.outputs) {
-      const p = this.layout.placements.get(spec.name)!;
-      outputs[spec.name] = viewAs(spec.dtype, new Uint8Array(slab, p.byteOffset, p.byteSize));
-    }
-    return outputs;
+    return viewsAt(slab, this.outputs);
   }
 
   /** Copies of an item's outputs in their own memory, typed as their specs say. */
   copyOutputs(outputs: NamedTensors): NamedTensors {
-    return Object.fromEntries(this.outputs.map((spec) => [spec.name, viewAs(spec.dtype, bytesOf(outputs[spec.name]!).slice())]));
+    return Object.fromEntries(this.outputs.map((p) => [p.name, viewAs(p.dtype, bytesOf(outputs[p.name]!).slice())]));
   }
 
   /** Distinct slabs seen so far. */

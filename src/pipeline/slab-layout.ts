@@ -4,7 +4,8 @@
  * do not overlap share bytes: a tensor is "freed" once its last consumer has run, because a later
  * tensor is planned over it.
  */
-import type { TensorSpec } from '../tensors/tensor.js';
+import type { NamedTensors, TensorSpec } from '../tensors/tensor.js';
+import { viewAs } from '../tensors/dtype.js';
 import type { ChainAnalysis } from '../model/segment/chain.js';
 
 export interface Placement {
@@ -59,4 +60,11 @@ export function planSlab(chain: ChainAnalysis): SlabLayout {
 /** The placements of `specs` (a segment's inputs or outputs), in their order. */
 export function placementsOf(layout: SlabLayout, specs: readonly TensorSpec[]): Placement[] {
   return specs.map((s) => layout.placements.get(s.name)!);
+}
+
+/** Typed views of `slab` at `placements`, by tensor name: views, not copies. */
+export function viewsAt(slab: SharedArrayBuffer, placements: readonly Placement[]): NamedTensors {
+  const views: NamedTensors = {};
+  for (const p of placements) views[p.name] = viewAs(p.dtype, new Uint8Array(slab, p.byteOffset, p.byteSize));
+  return views;
 }
