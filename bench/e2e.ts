@@ -15,10 +15,9 @@ import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection, LineChart } from '../src/report/report-file.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import { decodeFrames } from './lib/decode-frames.js';
-import { loadLabel, perSecond, runScenario, type Inference } from './lib/daemon-scenario.js';
+import { loadLabel, perSecond, presentStandIns, runScenario, standInInference, type Inference } from './lib/daemon-scenario.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamDecoded } from './lib/stream.js';
-import { standInDeviceList, standInPipeline, standInSegments } from './lib/standin-accelerators.js';
 
 /** Flooding cameras (fps 0) as the issue asks, then 16 paced ones: about twice what the pipeline takes, as real cameras overload it. */
 const LOADS = [
@@ -115,9 +114,8 @@ async function measureLoads(broker: Mosquitto, segmentFiles: string[], inference
  */
 async function hostCeiling(broker: Mosquitto, segmentFiles: string[], settings: LoadSettings): Promise<ReportSection> {
   const { seconds, warmupSeconds, bareItems } = settings;
-  const standIn = standInPipeline(segmentFiles, segmentFiles.map(() => 0));
-  process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(standIn);
-  const inference = { segments: standInSegments(standIn), standIn };
+  const inference = standInInference(segmentFiles, segmentFiles.map(() => 0));
+  presentStandIns(inference);
   const cores = os.availableParallelism();
   const rows: Record<string, string | number>[] = [];
   const categories: string[] = [];
@@ -177,10 +175,10 @@ const bench: BenchModule = {
       const cpu = await measureLoads(broker, segmentFiles, { segments: segmentFiles }, settings);
       // Each stand-in segment takes what the same segment took on the CPU in the pipeline (engine time).
       const delays = (await stream(segmentFiles, {}, settings.bareItems)).runner.stats().segments.map((s) => s.busyMsMean);
-      const standIn = standInPipeline(segmentFiles, delays);
-      process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(standIn);
-      const offCpu = await measureLoads(broker, segmentFiles, { segments: standInSegments(standIn), standIn }, settings);
-      return [cpu, offCpu, await hostCeiling(broker, segmentFiles, settings)];
+      const offCpu = standInInference(segmentFiles, delays);
+      presentStandIns(offCpu);
+      const offCpuLoads = await measureLoads(broker, segmentFiles, offCpu, settings);
+      return [cpu, offCpuLoads, await hostCeiling(broker, segmentFiles, settings)];
     } finally {
       await broker.close();
       removeSegments(segmentFiles);

@@ -13,10 +13,9 @@ import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import { cameraFrames } from './lib/camera-frames.js';
-import { perSecond, runScenario, type Inference } from './lib/daemon-scenario.js';
+import { perSecond, presentStandIns, runScenario, standInInference, type Inference } from './lib/daemon-scenario.js';
 import { decodeFrames } from './lib/decode-frames.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
-import { standInDeviceList, standInPipeline, standInSegments } from './lib/standin-accelerators.js';
 import { percentile, stream } from './lib/stream.js';
 
 const CAMERAS = 4;
@@ -55,24 +54,19 @@ const bench: BenchModule = {
       const sharpRate = items / decoded.seconds;
       const cpuCeiling = (cores * 1000) / (decodeCpuMs + inferenceCpuMs);
       const delays = bare.runner.stats().segments.map((s) => s.busyMsMean);
-      const standIn = (ms: readonly number[]): Inference => {
-        const pipeline = standInPipeline(segmentFiles, ms);
-        return { segments: standInSegments(pipeline), standIn: pipeline };
-      };
       // Each case's ceiling: with CPU inference the CPU time per frame; with accelerators sharp's rate,
       // or the bare pipeline's when its accelerators are slower than that.
       const cases: { label: string; inference: Inference }[] = [
         { label: 'CPU inference', inference: { segments: segmentFiles } },
-        { label: `stand-ins, ${delays.map((d) => d.toFixed(1)).join(' + ')} ms`, inference: standIn(delays) },
-        { label: 'stand-ins, 0 ms', inference: standIn(delays.map(() => 0)) },
+        { label: `stand-ins, ${delays.map((d) => d.toFixed(1)).join(' + ')} ms`, inference: standInInference(segmentFiles, delays) },
+        { label: 'stand-ins, 0 ms', inference: standInInference(segmentFiles, delays.map(() => 0)) },
       ];
       const rows: Record<string, string | number>[] = [];
       const rssLines: LineChart['series'][number][] = [];
       const latencyLines: LineChart['series'][number][] = [];
       for (const [index, c] of cases.entries()) {
         // The CPU case must not see the stand-ins an earlier case or bench module listed.
-        if (c.inference.standIn) process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(c.inference.standIn);
-        else delete process.env.FAKE_EDGETPU_DEVICES;
+        presentStandIns(c.inference);
         let ceiling = { rate: cpuCeiling, of: 'CPU-time ceiling' };
         if (c.inference.standIn) {
           const pipelineRate = (await stream(c.inference.segments, {}, items)).itemsPerSecond;

@@ -17,7 +17,7 @@ import { message } from './child-message.js';
 import { DaemonChild } from './daemon-child.js';
 import { childPids, cpuSeconds, rssBytes } from './proc-stats.js';
 import { percentile } from './stream.js';
-import type { StandInPipeline } from './standin-accelerators.js';
+import { standInDeviceList, standInPipeline, standInSegments, type StandInPipeline } from './standin-accelerators.js';
 
 export const loadLabel = (l: { cameras: number; fps: number }) => `${l.cameras} cam${l.cameras === 1 ? '' : 's'}${l.fps > 0 ? ` x ${l.fps} fps` : ', flood'}`;
 const MB = 2 ** 20;
@@ -85,6 +85,21 @@ export interface Inference {
   readonly segments: SegmentSource[];
   /** Given to the daemon child; CPU inference when absent. */
   readonly standIn?: StandInPipeline;
+}
+
+/** `segmentFiles` on stand-in Edge TPUs whose invokes take `delaysMs` each. */
+export function standInInference(segmentFiles: readonly string[], delaysMs: readonly number[]): Inference {
+  const standIn = standInPipeline(segmentFiles, delaysMs);
+  return { segments: standInSegments(standIn), standIn };
+}
+
+/**
+ * Lists `inference`'s stand-in Edge TPUs as present ($FAKE_EDGETPU_DEVICES), or none for CPU inference,
+ * before its baselines open segments in this process and its daemon child inherits the list.
+ */
+export function presentStandIns(inference: Inference): void {
+  if (inference.standIn) process.env.FAKE_EDGETPU_DEVICES = standInDeviceList(inference.standIn);
+  else delete process.env.FAKE_EDGETPU_DEVICES;
 }
 
 export async function runScenario(broker: Mosquitto, segmentFiles: string[], inference: Inference, s: Scenario): Promise<ScenarioResult> {
