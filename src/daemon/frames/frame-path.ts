@@ -1,8 +1,8 @@
 /**
  * The way of a frame through the daemon: from its MQTT message into its camera's slot, then, while
  * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by
- * camera into the classifier, and its answer back out. Counts the frames the pipeline finished, which is what the watchdog calls
- * progress, and the time each step of a frame takes.
+ * camera into the classifier, and its answer back out. Counts the frames the pipeline finished, which
+ * is what the watchdog calls progress, and the time each step of a frame takes.
  */
 import type { Camera, Cameras, QueuedFrame } from './cameras.js';
 import { PipelineDownError } from './classifier.js';
