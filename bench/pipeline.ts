@@ -6,7 +6,7 @@ import type { BenchModule, BenchOptions } from './lib/bench.js';
 import type { ReportSection } from '../src/report/report-file.js';
 import { PipelinedModelRunner } from '../src/pipeline/runner.js';
 import type { SegmentStats } from '../src/pipeline/stats.js';
-import { SlabPool } from '../src/pipeline/slab-pool.js';
+import { SlabPool } from '../src/pipeline/slabs.js';
 import { nativeTrim } from '../src/daemon/lifecycle/memory-trim.js';
 import { mobilenetConfigurations } from './lib/mobilenet-configs.js';
 import { percentile, stream, streamThrough } from './lib/stream.js';

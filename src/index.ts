@@ -12,10 +12,10 @@ export { PipelinedModelRunner, type RunnerOptions } from './pipeline/runner.js';
 export type { SegmentSource, SegmentDevices } from './pipeline/segment-source.js';
 export { SegmentSourceError } from './pipeline/segment-source.js';
 export { PipelineClosedError, PipelineFailedError, ReleaseError, SegmentInvokeError } from './pipeline/errors.js';
-export { SlabPool, type SlabAllocator } from './pipeline/slab-pool.js';
+export { SlabPool, type SlabAllocator } from './pipeline/slabs.js';
 export type { PipelineStats, SegmentStats } from './pipeline/stats.js';
 export { ChainError } from './model/segment/chain.js';
-export { TensorInputError } from './tensors/tensor-check.js';
+export { TensorInputError } from './tensors/tensor.js';
 
 // Tensors, as every engine and the runner take and give them.
 export type { DType, NamedTensors, TensorData, TensorQuantization, TensorSpec } from './tensors/tensor.js';

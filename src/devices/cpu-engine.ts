@@ -3,14 +3,12 @@
  * thread. Tensor specs come from our own .tflite codec, because the runtime does not report
  * quantization and names some tensors by signature key rather than by tensor name.
  */
-import { bytesOf, elementSize, viewAs } from '../tensors/dtype.js';
+import { bytesOf, elementSize, viewAs, type NamedTensors, type TensorSpec, checkNamedTensors, TensorInputError } from '../tensors/tensor.js';
 import { EngineError, type Engine } from './engine.js';
-import { type NamedTensors, type TensorSpec } from '../tensors/tensor.js';
 import { loadLiteRtRuntime } from './litert/runtime.js';
 import { WasmModel } from './litert/wasm-model.js';
 import { customOperatorNames, EDGETPU_CUSTOM_OP, readModel, type Model, type SubGraph } from '../model/index.js';
 import { tensorSpec } from '../model/tensor-spec.js';
-import { checkNamedTensors, TensorInputError } from '../tensors/tensor-check.js';
 
 /** The model cannot run on this engine: custom ops, tensor types, or the runtime refused it. */
 export class UnsupportedModelError extends EngineError {

@@ -3,10 +3,8 @@
  * cost) and, with its fault options, lets tests make an invoke fail, hang or crash its thread on cue.
  */
 import type { Engine } from './engine.js';
-import type { NamedTensors, TensorSpec } from '../tensors/tensor.js';
+import { type NamedTensors, type TensorSpec, allocate, bytesOf, elementSize, checkNamedTensors } from '../tensors/tensor.js';
 import { EngineError } from './engine.js';
-import { allocate, bytesOf, elementSize } from '../tensors/dtype.js';
-import { checkNamedTensors } from '../tensors/tensor-check.js';
 
 export interface PassThroughFaults {
   /** 0-based invoke numbers that reject with an EngineError. */

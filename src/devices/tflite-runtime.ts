@@ -10,9 +10,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { allocate, bytesOf, elementSize, matchesDType } from '../tensors/dtype.js';
+import { allocate, bytesOf, elementSize, matchesDType, type DType, type NamedTensors, type TensorSpec } from '../tensors/tensor.js';
 import { EngineError, type Engine } from './engine.js';
-import { type DType, type NamedTensors, type TensorSpec } from '../tensors/tensor.js';
 import { loadNativeAddon, NativeAddonUnavailableError, nativeRoot } from '../native/addon.js';
 import { EDGETPU_CUSTOM_OP } from '../model/index.js';
 

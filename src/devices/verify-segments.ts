@@ -4,8 +4,7 @@
  * model output byte for byte. Pipelining must not change a single bit.
  */
 import type { Engine } from './engine.js';
-import type { NamedTensors, TensorData, TensorSpec } from '../tensors/tensor.js';
-import { bytesOf } from '../tensors/dtype.js';
+import { type NamedTensors, type TensorData, type TensorSpec, bytesOf } from '../tensors/tensor.js';
 import { openEngine } from './open-engine.js';
 import { analyzeChain } from '../model/segment/chain.js';
 import { randomTensor, seededRandom } from '../tensors/random-tensors.js';

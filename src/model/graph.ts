@@ -2,7 +2,7 @@
  * Pure questions about a model's graph: what an operator is, who produces and who consumes a tensor,
  * an execution order, and how many bytes of weights and activations an operator touches.
  */
-import { byteSizeOf } from '../tensors/dtype.js';
+import { byteSizeOf } from '../tensors/tensor.js';
 import { ModelFormatError } from './errors.js';
 import { BUILTIN_CUSTOM, builtinOperatorName } from './schema.js';
 import type { Model, Operator, SubGraph } from './types.js';

@@ -2,8 +2,7 @@
  * The engine-contract description (TensorSpec) of a model's inputs and outputs, read from the file, so
  * chains of segment files can be checked without loading them into an engine.
  */
-import type { TensorSpec } from '../tensors/tensor.js';
-import { byteSizeOf } from '../tensors/dtype.js';
+import { type TensorSpec, byteSizeOf } from '../tensors/tensor.js';
 import type { Model, Tensor } from './types.js';
 
 export function tensorSpec(tensor: Tensor): TensorSpec {

@@ -7,12 +7,11 @@
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '../devices/engine.js';
-import type { NamedTensors } from '../tensors/tensor.js';
+import { type NamedTensors, bytesOf } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
-import { bytesOf } from '../tensors/dtype.js';
 import { openEngine } from '../devices/open-engine.js';
 import { ExecutorCounters } from './executor-counters.js';
-import { viewsAt, type Placement } from './slab-layout.js';
+import { viewsAt, type Placement } from './slabs.js';
 import { InvokeClock } from './invoke-clock.js';
 import { SharedQueue } from './shared-queue.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';

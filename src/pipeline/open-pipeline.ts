@@ -3,17 +3,15 @@
  * on their tensors, the segments must chain, and one item must fit the byte budget. On any failure
  * every executor opened so far is ended before the error is thrown.
  */
-import type { TensorSpec } from '../tensors/tensor.js';
+import { type TensorSpec, TensorInputError } from '../tensors/tensor.js';
 import { EngineError } from '../devices/engine.js';
 import { engineDevice } from '../devices/open-engine.js';
-import { TensorInputError } from '../tensors/tensor-check.js';
 import type { ChainAnalysis, ChainOptions } from '../model/segment/chain.js';
 import { analyzeChain } from '../model/segment/chain.js';
 import { PipelineFailedError } from './errors.js';
 import type { RunnerLimits, RunnerOptions } from './runner-options.js';
 import type { ResolvedSegment } from './segment-source.js';
-import type { SlabLayout } from './slab-layout.js';
-import { planSlab } from './slab-layout.js';
+import { planSlab, type SlabLayout } from './slabs.js';
 import { stageLabel } from './stage.js';
 import type { ErrorInfo } from './worker-protocol.js';
 import { WorkerExecutor } from './worker-executor.js';

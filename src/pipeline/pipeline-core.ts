@@ -8,18 +8,13 @@
  * Executors' callbacks reference only the core, never the public runner, so a runner nobody holds
  * can be collected.
  */
-import type { NamedTensors } from '../tensors/tensor.js';
-import { checkNamedTensors } from '../tensors/tensor-check.js';
+import { type NamedTensors, checkNamedTensors } from '../tensors/tensor.js';
 import type { ChainAnalysis } from '../model/segment/chain.js';
 import { PipelineClosedError, SegmentInvokeError } from './errors.js';
 import { watchPipeline } from './hang-watch.js';
-import { ItemSlabs } from './item-slabs.js';
-import { OrderedOutput } from './ordered-output.js';
+import { ItemSlabs, placementsOf, type SlabAllocator, type SlabLayout } from './slabs.js';
 import type { RunnerLimits } from './runner-options.js';
 import { SharedQueue } from './shared-queue.js';
-import type { SlabAllocator } from './slab-pool.js';
-import type { SlabLayout } from './slab-layout.js';
-import { placementsOf } from './slab-layout.js';
 import type { Item, Stage } from './stage.js';
 import { segmentStats, stageProgress } from './stage.js';
 import type { PipelineStats } from './stats.js';
@@ -32,6 +27,83 @@ interface PushWaiter {
   readonly slab: SharedArrayBuffer;
   resolve(): void;
   reject(err: Error): void;
+}
+
+interface PopWaiter {
+  resolve(item: Item | null): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Finished items waiting for pop, handed out in push order even when replicas finish them out of
+ * order, and the pops waiting for them.
+ */
+export class OrderedOutput {
+  /** Items popped so far, which is also the sequence number of the next one to pop. */
+  popped = 0;
+  /** Items done (or failed), by sequence number, until popped. */
+  private readonly finished = new Map<number, Item>();
+  private readonly waiters: PopWaiter[] = [];
+
+  /**
+   * `ended`: whether no more items can come (closed and drained). `taken`: an item left, making room
+   * for a push. Finished items are never held back here (the next one to pop could be queued behind
+   * them): the runner's in-flight limit bounds how many there are.
+   */
+  constructor(
+    private readonly ended: () => boolean,
+    private readonly taken: (item: Item) => void,
+  ) {}
+
+  add(item: Item): void {
+    this.finished.set(item.seq, item);
+  }
+
+  /** Whether the item pop takes next has finished. */
+  get nextFinished(): boolean {
+    return this.finished.has(this.popped);
+  }
+
+  get waiting(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** The oldest item if it is ready, else undefined; null at the end of the stream. */
+  takeNext(): Item | null | undefined {
+    const item = this.finished.get(this.popped);
+    if (!item) return this.ended() ? null : undefined;
+    this.finished.delete(this.popped++);
+    return item;
+  }
+
+  wait(): Promise<Item | null> {
+    return new Promise<Item | null>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Hands ready items to waiting pops, oldest first; at the end of the stream the rest get null. */
+  deliver(): void {
+    while (this.waiters.length > 0) {
+      const item = this.takeNext();
+      if (item === undefined) break;
+      this.waiters.shift()!.resolve(item);
+      // Only now: the room this makes may finish the next item and deliver it to the next waiter.
+      if (item) this.taken(item);
+    }
+    if (this.waiters.length > 0 && this.ended()) {
+      for (const waiter of this.waiters.splice(0)) waiter.resolve(null);
+    }
+  }
+
+  rejectWaiters(error: Error): void {
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+
+  /** Finished items that still hold a slab (failed ones gave theirs back). */
+  get slabsHeld(): number {
+    let n = 0;
+    for (const item of this.finished.values()) if (item.slab) n++;
+    return n;
+  }
 }
 
 export class PipelineCore {

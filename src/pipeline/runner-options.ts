@@ -1,7 +1,7 @@
 /** The runner's options and the limits they resolve to. */
 import type { ChainOptions } from '../model/segment/chain.js';
 import type { SegmentDevices } from './segment-source.js';
-import type { SlabAllocator } from './slab-pool.js';
+import type { SlabAllocator } from './slabs.js';
 
 export interface RunnerOptions extends SegmentDevices, ChainOptions {
   /** Items accepted by push and waiting for the first segment (default 4). */

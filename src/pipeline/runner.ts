@@ -7,8 +7,7 @@
  * The public object is a thin shell over PipelineCore: workers' callbacks reference only the core, so
  * a runner nobody holds can be collected, and a FinalizationRegistry then ends its workers.
  */
-import type { NamedTensors, TensorData, TensorSpec } from '../tensors/tensor.js';
-import { TensorInputError } from '../tensors/tensor-check.js';
+import { type NamedTensors, type TensorData, type TensorSpec, TensorInputError } from '../tensors/tensor.js';
 import type { ChainAnalysis } from '../model/segment/chain.js';
 import { PipelineClosedError, ReleaseError } from './errors.js';
 import { openPipeline } from './open-pipeline.js';
@@ -17,7 +16,7 @@ import type { RunnerOptions } from './runner-options.js';
 import { runnerLimits } from './runner-options.js';
 import type { SegmentSource } from './segment-source.js';
 import { resolveSegments } from './segment-source.js';
-import { SlabPool } from './slab-pool.js';
+import { SlabPool } from './slabs.js';
 import { newStage } from './stage.js';
 import type { PipelineStats } from './stats.js';
 

@@ -11,7 +11,7 @@ import { engineDevice, type EngineSpec } from '../devices/open-engine.js';
 import { ExecutorCounters } from './executor-counters.js';
 import { InvokeClock } from './invoke-clock.js';
 import type { SharedQueue } from './shared-queue.js';
-import type { Placement } from './slab-layout.js';
+import type { Placement } from './slabs.js';
 import type { ErrorInfo, FromWorker, ToWorker } from './worker-protocol.js';
 
 export interface ExecutorEvents {

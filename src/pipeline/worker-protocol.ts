@@ -2,7 +2,7 @@
 import type { TensorSpec } from '../tensors/tensor.js';
 import type { EngineSpec } from '../devices/open-engine.js';
 import type { CounterBuffers } from './executor-counters.js';
-import type { Placement } from './slab-layout.js';
+import type { Placement } from './slabs.js';
 
 export interface ErrorInfo {
   readonly name: string;

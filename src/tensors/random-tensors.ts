@@ -1,6 +1,5 @@
 /** Seeded random tensors, so a failing comparison can be replayed with the same inputs. */
-import type { TensorData, TensorSpec } from './tensor.js';
-import { allocate, bytesOf, elementCount } from './dtype.js';
+import { type TensorData, type TensorSpec, allocate, bytesOf, elementCount } from './tensor.js';
 
 /** mulberry32: a tiny, well-mixed 32-bit generator; `Math.random` cannot be seeded. */
 export function seededRandom(seed: number): () => number {

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { loadCpuEngine } from '../../src/devices/cpu-engine.js';
-import { allocate, bytesOf, elementSize } from '../../src/tensors/dtype.js';
+import { allocate, bytesOf, elementSize, type NamedTensors } from '../../src/tensors/tensor.js';
 import type { Engine } from '../../src/devices/engine.js';
-import type { NamedTensors } from '../../src/tensors/tensor.js';
 import { loadLiteRtRuntime } from '../../src/devices/litert/runtime.js';
 import { readModel, writeModel } from '../../src/model/index.js';
 import { allModelFiles, modelBytes } from '../helpers/model-files.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EngineInputError, loadCpuEngine, UnsupportedModelError } from '../../src/devices/cpu-engine.js';
 import { EngineError, type Engine } from '../../src/devices/engine.js';
-import { type NamedTensors, type TensorSpec } from '../../src/tensors/tensor.js';
+import type { NamedTensors, TensorSpec } from '../../src/tensors/tensor.js';
 import { loadLiteRtRuntime } from '../../src/devices/litert/runtime.js';
 import { LiteRtCallError, WasmModel } from '../../src/devices/litert/wasm-model.js';
 import { imageToTensor } from '../../src/image/to-tensor.js';

@@ -1,8 +1,7 @@
 /** Tensor specs and chain segments for pipeline tests, built by hand or read from model files. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DType, TensorSpec } from '../../src/tensors/tensor.js';
-import { byteSizeOf } from '../../src/tensors/dtype.js';
+import { type DType, type TensorSpec, byteSizeOf } from '../../src/tensors/tensor.js';
 import { readModel } from '../../src/model/index.js';
 import type { ChainSegment } from '../../src/model/segment/chain.js';
 import type { EngineSpec } from '../../src/devices/open-engine.js';

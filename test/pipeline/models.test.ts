@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NamedTensors, TensorData } from '../../src/tensors/tensor.js';
+import { type NamedTensors, type TensorData, bytesOf } from '../../src/tensors/tensor.js';
 import { EngineError } from '../../src/devices/engine.js';
-import { bytesOf } from '../../src/tensors/dtype.js';
 import { randomTensor, seededRandom } from '../../src/tensors/random-tensors.js';
 import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
 import { testDataPath } from '../../src/testdata.js';

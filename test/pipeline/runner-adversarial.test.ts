@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NamedTensors } from '../../src/tensors/tensor.js';
+import { type NamedTensors, TensorInputError } from '../../src/tensors/tensor.js';
 import type { EngineSpec } from '../../src/devices/open-engine.js';
-import { TensorInputError } from '../../src/tensors/tensor-check.js';
 import { engineTimer } from '../../src/devices/segment-timer.js';
 import { PipelineFailedError, ReleaseError, SegmentInvokeError } from '../../src/pipeline/errors.js';
 import { watchPipeline } from '../../src/pipeline/hang-watch.js';
 import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
-import { SlabPool } from '../../src/pipeline/slab-pool.js';
+import { SlabPool } from '../../src/pipeline/slabs.js';
 import type { Stage } from '../../src/pipeline/stage.js';
 import { testDataPath } from '../../src/testdata.js';
 import { until } from '../helpers/fault-tools.js';

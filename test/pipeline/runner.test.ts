@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NamedTensors } from '../../src/tensors/tensor.js';
+import { type NamedTensors, TensorInputError } from '../../src/tensors/tensor.js';
 import { EngineError } from '../../src/devices/engine.js';
 import { ChainError } from '../../src/model/segment/chain.js';
 import { PipelineClosedError, PipelineFailedError, SegmentInvokeError } from '../../src/pipeline/errors.js';
 import { PipelinedModelRunner } from '../../src/pipeline/runner.js';
-import { SlabPool } from '../../src/pipeline/slab-pool.js';
-import { TensorInputError } from '../../src/tensors/tensor-check.js';
+import { SlabPool } from '../../src/pipeline/slabs.js';
 import { liveExecutorWorkers } from '../../src/pipeline/worker-executor.js';
 import { passThroughChain, spec } from '../helpers/pipeline-specs.js';
 import { until } from '../helpers/fault-tools.js';

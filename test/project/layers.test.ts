@@ -40,11 +40,11 @@ describe('the layer rule', () => {
 
   it('holds inside the daemon too: config, mqtt, frames, lifecycle', async () => {
     const r = await cruise({
-      'src/daemon/frames/cameras.ts': 'export const cameras = 1;\n',
-      'src/daemon/config/config-load.ts': "import { cameras } from '../frames/cameras.js';\nexport const c = cameras;\n",
+      'src/daemon/frames/frame-intake.ts': 'export const cameras = 1;\n',
+      'src/daemon/config/config-load.ts': "import { cameras } from '../frames/frame-intake.js';\nexport const c = cameras;\n",
     });
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout, /daemon-0-imports-up: src\/daemon\/config\/config-load\.ts → src\/daemon\/frames\/cameras\.ts/);
+    assert.match(r.stdout, /daemon-0-imports-up: src\/daemon\/config\/config-load\.ts → src\/daemon\/frames\/frame-intake\.ts/);
   });
 
   it('accepts imports down the layers and refuses a cycle', async () => {

@@ -1,16 +1,92 @@
 /**
  * The way of a frame through the daemon: from its MQTT message into its camera's slot, then, while
  * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by
- * camera into the classifier, and its answer back out. Counts the frames the pipeline finished, which
- * is what the watchdog calls progress, and the time each step of a frame takes.
+ * camera into the classifier, and its answer (result or refusal) back out. Counts the frames the
+ * pipeline finished, which is what the watchdog calls progress, and the time each step of a frame takes.
  */
-import type { Camera, Cameras, QueuedFrame } from './cameras.js';
-import { PipelineDownError } from './classifier.js';
-import { BadFrameError, parseFrame } from './frame-intake.js';
-import { round, type FrameReplies } from './frame-replies.js';
-import type { IncomingMessage } from '../mqtt/mqtt-session.js';
+import type { Logger } from 'pino';
+import { InferenceError, PipelineDownError, type ClassifierInfo, type FrameResult } from './classifier.js';
+import { BadFrameError, isPublishTopic, parseFrame, type Camera, type Cameras, type QueuedFrame } from './frame-intake.js';
+import type { IncomingMessage, MqttSession, PublishProperties } from '../mqtt/mqtt-session.js';
+import { SwitchOverlap } from '../mqtt/switch-overlap.js';
 import { queueDepthFor } from './queue-depth.js';
 import type { Serving } from './serving.js';
+
+/** Rates and latencies go out rounded: more digits are noise. */
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/**
+ * Answers to frames: the result or the refusal on the camera's topic, and on the frame's MQTT v5
+ * response topic too when it named one. Refusals are counted and logged at most once per camera per
+ * stats interval, so a camera sending garbage cannot flood journald.
+ */
+class FrameReplies {
+  /** Per camera id: when its refusals were last logged, and how many went unlogged since. */
+  private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Publishes one frame's classification on `serving`'s connection; `startedAt` is when it left the slot. */
+  result(serving: Serving, cam: Camera, frame: QueuedFrame, classification: FrameResult, info: ClassifierInfo, startedAt: number): void {
+    const result = {
+      camera: cam.id,
+      sequence: frame.sequence,
+      timestamp: new Date(frame.timestamp).toISOString(),
+      top: classification.top,
+      model: info.model,
+      segments: info.segments,
+      devices: info.devices,
+      latencyMs: {
+        queue: round(startedAt - frame.receivedAt),
+        decode: round(classification.decodeMs),
+        inference: round(classification.inferenceMs),
+        total: round(performance.now() - frame.receivedAt),
+      },
+    };
+    this.publish(serving, cam.topics.result, JSON.stringify(result), frame.sequence, frame);
+  }
+
+  /** Counts, publishes an error event, and logs at most once per camera per stats interval. */
+  refused(serving: Serving, cam: Camera, reason: string, responseTopic?: string, correlationData?: Buffer, sequence?: number, err?: unknown): void {
+    cam.totals.errors++;
+    // The same fields as the log line below: camera, the frame's sequence when it had one, reason.
+    const payload = JSON.stringify({ camera: cam.id, ...(sequence !== undefined && { sequence }), reason, time: new Date().toISOString() });
+    this.publish(serving, cam.topics.error, payload, sequence, {
+      ...(responseTopic !== undefined && { responseTopic }),
+      ...(correlationData !== undefined && { correlationData }),
+    });
+    const now = performance.now();
+    const logged = this.errorLog.get(cam.id) ?? { at: -Infinity, suppressed: 0 };
+    this.errorLog.set(cam.id, logged);
+    if (now - logged.at < serving.config.statsIntervalSeconds * 1000) {
+      logged.suppressed++;
+      return;
+    }
+    // Segment and device tell journald users which accelerator misbehaves.
+    const where = err instanceof InferenceError ? { segment: err.segment, device: err.device } : {};
+    this.log.warn({ event: 'bad-frame', camera: cam.id, ...(sequence !== undefined && { sequence }), ...where, reason, suppressed: logged.suppressed }, `camera ${cam.id}: frame refused: ${reason}`);
+    logged.at = now;
+    logged.suppressed = 0;
+  }
+
+  /** Publishes on `topic`, and to the frame's v5 response topic too when it named one. */
+  private publish({ config, connection }: Serving, topic: string, payload: string, sequence: number | undefined, frame: { timestamp?: number; responseTopic?: string; correlationData?: Buffer }): void {
+    const m = config.mqtt;
+    const properties: PublishProperties = {
+      contentType: 'application/json',
+      userProperties: {
+        ...(sequence !== undefined && { sequence: String(sequence) }),
+        timestamp: String(frame.timestamp ?? Date.now()),
+      },
+      ...(m.resultExpirySeconds !== undefined && { messageExpiryInterval: m.resultExpirySeconds }),
+      ...(frame.correlationData !== undefined && { correlationData: frame.correlationData }),
+    };
+    const session = connection.session;
+    session.publish({ topic, payload, qos: m.resultQos, properties });
+    // Also reached with a refused frame's raw response topic: never publish where the broker would drop us.
+    if (frame.responseTopic !== undefined && isPublishTopic(frame.responseTopic)) session.publish({ topic: frame.responseTopic, payload, qos: m.resultQos, properties });
+  }
+}
 
 type FrameStep = 'parse' | 'decode' | 'inference' | 'result';
 
@@ -51,24 +127,29 @@ export class FramePath {
   progress = 0;
   /** Each step's time per frame, for the stats message. */
   readonly steps = new StepTimes();
+  /** Frames taken while a reload switches MQTT sessions (the daemon begins and ends it), so none is answered twice. */
+  readonly overlap = new SwitchOverlap();
   /** While the pipeline is down, frames wait in their slots (newest kept) for the rebuilt one. */
   private paused = false;
+  /** What serves now; serve() sets it, before any frame comes. */
+  private serving!: Serving;
   /** Frames let into the pipeline at once, for what serves now. */
-  private depth: number;
+  private depth = 0;
   private stopped = false;
+  private readonly replies: FrameReplies;
 
   constructor(
     private readonly cameras: Cameras,
-    private readonly replies: FrameReplies,
-    /** What serves now; serve() replaces it. */
-    private serving: Serving,
+    log: Logger,
     /** Told (once per classifier) when the classifier in force said its pipeline is down. */
     private readonly pipelineDown: (err: PipelineDownError) => void,
+    /** Gets the current session's messages on topics that feed no camera (Home Assistant's birth). */
+    private readonly other: (message: IncomingMessage) => void,
   ) {
-    this.depth = queueDepthFor(serving.config.limits, serving.classifier.info.segments);
+    this.replies = new FrameReplies(log);
   }
 
-  /** From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a new pipeline serves). */
+  /** From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a new pipeline serves). First called before any frame comes. */
   serve(serving: Serving, resume: boolean): void {
     this.serving = serving;
     this.depth = queueDepthFor(serving.config.limits, serving.classifier.info.segments);
@@ -86,14 +167,21 @@ export class FramePath {
     this.stopped = true;
   }
 
-  /** Takes one MQTT message on a frame topic; a bad one is answered with an error, never thrown. */
-  accept(message: IncomingMessage): void {
+  /**
+   * Takes one MQTT message, as a session's message handler: a frame from the session in force (during
+   * a switch both may receive the same one: it counts once) goes to its camera's slot, a bad one is
+   * answered with an error, never thrown; other topics go to `other`.
+   */
+  readonly accept = (message: IncomingMessage, from: MqttSession): void => {
+    if (from !== this.serving.connection.session) return;
     const cam = this.cameras.ofTopic(message.topic);
-    if (cam === undefined || this.stopped) return;
+    if (cam === undefined) return this.other(message);
+    const now = performance.now();
+    // A field read, not a call, while no switch is on: the check costs a hash per frame only during one.
+    if (this.stopped || (now <= this.overlap.until && this.overlap.takenElsewhere(from, message, now))) return;
     try {
-      const parsing = performance.now();
-      const frame = parseFrame(cam.id, message, this.serving.config.limits, parsing);
-      this.steps.add('parse', performance.now() - parsing);
+      const frame = parseFrame(cam.id, message, this.serving.config.limits, now);
+      this.steps.add('parse', performance.now() - now);
       cam.totals.received++;
       cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
       this.pump();
@@ -102,7 +190,7 @@ export class FramePath {
       const reason = bad?.reason ?? String((err as Error).message ?? err);
       this.replies.refused(this.serving, cam, reason, message.properties.responseTopic, message.properties.correlationData, bad?.sequence);
     }
-  }
+  };
 
   /** Starts frames while there is room in the pipeline, one camera after another. */
   pump(): void {

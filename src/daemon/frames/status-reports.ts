@@ -5,9 +5,9 @@
  */
 import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
-import type { Cameras, Counters } from './cameras.js';
+import type { Cameras, Counters } from './frame-intake.js';
 import type { Connection } from '../mqtt/connection.js';
-import { round } from './frame-replies.js';
+import { round } from './frame-path.js';
 import type { Serving } from './serving.js';
 
 export interface CameraStats {

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Device } from '../../devices/device.js';
 import type { DeviceWatcher } from '../../devices/hotplug.js';
 import type { Notifier } from '../../systemd/notify.js';
-import { Cameras, frameSubscriptions, type Counters } from '../frames/cameras.js';
+import { Cameras, frameSubscriptions, type Counters } from '../frames/frame-intake.js';
 import { InferenceError, PipelineDownError, type ClassifierFactory, type FrameClassifier } from '../frames/classifier.js';
 import { ProcessLeases } from './device-leases.js';
 import { startDeviceWatcher, usesOnlyCpu } from './device-watch.js';
@@ -29,7 +29,6 @@ import { ConfigError, problemLines } from '../config/config-error.js';
 import { readConfigText, resolveConfig, type DaemonConfig } from '../config/config-load.js';
 import { connectionSettings, type Connection } from '../mqtt/connection.js';
 import { FramePath } from '../frames/frame-path.js';
-import { FrameReplies } from '../frames/frame-replies.js';
 import type { Serving } from '../frames/serving.js';
 import { birthTopic, discoverySubscriptions, HomeAssistantDiscovery } from '../mqtt/home-assistant.js';
 import { MqttSession, redactUrl, type SessionStats } from '../mqtt/mqtt-session.js';
@@ -38,7 +37,6 @@ import { planReload, type ReloadOutcome } from './reload-plan.js';
 import { connectBeside, retire } from '../mqtt/session-switch.js';
 import { describe, StatusReports } from '../frames/status-reports.js';
 import { topicsFor } from '../mqtt/topics.js';
-import { SwitchOverlap } from '../mqtt/switch-overlap.js';
 import { startWatchdog } from './watchdog.js';
 
 export interface DaemonOptions {
@@ -96,7 +94,6 @@ export class Daemon {
   private birth: string | undefined;
   private readonly rebuilds: RebuildSchedule;
   private reloading: Promise<unknown> = Promise.resolve();
-  private readonly overlap = new SwitchOverlap();
   /** Replaced classifiers still answering their last frames; stop() waits for them. */
   private readonly retiring = new Set<Promise<void>>();
   private statsTimer: NodeJS.Timeout | undefined;
@@ -119,9 +116,12 @@ export class Daemon {
   ) {
     this.rebuilds = new RebuildSchedule({ ...DEFAULT_RECOVERY, ...options.recovery });
     this.cameras.set(config);
+    this.frames = new FramePath(this.cameras, options.log, (err) => this.pipelineFailed(err), (message) => {
+      if (message.topic === this.birth) this.discovery.birth(message, this.config, this.connection);
+    });
     this.serving = { config, classifier, connection: this.newConnection(config) };
     this.birth = birthTopic(config);
-    this.frames = new FramePath(this.cameras, new FrameReplies(options.log), this.serving, (err) => this.pipelineFailed(err));
+    this.frames.serve(this.serving, false);
   }
 
   private get config(): DaemonConfig {
@@ -227,16 +227,11 @@ export class Daemon {
 
   /** A session (not started) for `config`, subscribed to the frame topics of its cameras. */
   private newConnection(config: DaemonConfig): Connection {
-    const session: MqttSession = new MqttSession({
+    const session = new MqttSession({
       ...connectionSettings(config),
       subscriptions: subscriptionsOf(config),
       log: this.options.log,
-      // During a switch both sessions may receive the same frame: only the current one's count, once.
-      onMessage: (message) => {
-        if (session !== this.connection.session) return;
-        if (message.topic === this.birth) return this.discovery.birth(message, this.config, this.connection);
-        if (!this.overlap.takenElsewhere(session, message)) this.frames.accept(message);
-      },
+      onMessage: this.frames.accept,
     });
     return { session, topics: topicsFor(config.mqtt.topicPrefix, config.node) };
   }
@@ -424,11 +419,11 @@ export class Daemon {
     let opened: Connection | undefined;
     if (newConnection && !this.stopping) {
       opened = this.newConnection(next);
-      this.overlap.begin();
+      this.frames.overlap.begin();
       try {
         await connectBeside(this.connection, opened, this.options.mqttSwitchTimeoutMs ?? 10_000, this.halt.signal);
       } catch (err) {
-        this.overlap.end();
+        this.frames.overlap.end();
         // A factory may hand out the running instance again (see swapIn): that one serves on.
         if (built !== this.classifier) await built?.close();
         return this.stopping ? STOPPING : this.refuse([(err as Error).message]);
@@ -458,7 +453,7 @@ export class Daemon {
     if (opened) {
       const old = current.connection;
       await retire(old, opened);
-      this.overlap.end();
+      this.frames.overlap.end();
       // Again, now that the old session is gone: on the same topics its `stopped` must not be the last word.
       this.publishStatus();
     }

@@ -14,7 +14,7 @@ import type { Connection } from './connection.js';
 import type { IncomingMessage } from './mqtt-session.js';
 import { topicsFor } from './topics.js';
 
-/** The camera's top-1 label (frame-replies.ts writes `top`); `none` when the score threshold left nothing. */
+/** The camera's top-1 label (frame-path.ts writes `top`); `none` when the score threshold left nothing. */
 const TOP_LABEL = "{{ value_json.top[0].label if value_json.top else 'none' }}";
 const RESULT_ATTRIBUTES =
   '{{ {"score": value_json.top[0].score if value_json.top else none, "top": value_json.top, ' +

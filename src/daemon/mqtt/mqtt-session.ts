@@ -51,7 +51,8 @@ export interface SessionOptions {
   readonly reconnectMaxMs: number;
   readonly maxBufferedMessages: number;
   readonly log: Logger;
-  readonly onMessage: (message: IncomingMessage) => void;
+  /** Each message received, with the session it came on (during a switch two sessions may receive). */
+  readonly onMessage: (message: IncomingMessage, session: MqttSession) => void;
   /** Called after each (re)connect has republished retained state. */
   readonly onConnect?: () => void;
 }
@@ -317,7 +318,7 @@ export class MqttSession {
     client.on('disconnect', (packet) => {
       if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver = true;
     });
-    client.on('message', (topic, payload, packet) => o.onMessage({ topic, payload, properties: packet.properties ?? {} }));
+    client.on('message', (topic, payload, packet) => o.onMessage({ topic, payload, properties: packet.properties ?? {} }, this));
     client.on('error', (err: Error & { code?: unknown }) => {
       if (this.version === 5 && typeof err.code === 'number' && REFUSED_PROTOCOL.has(err.code)) {
         o.log.warn({ event: 'mqtt-fallback', url: redactUrl(o.url) }, 'broker refused MQTT v5; using MQTT 3.1.1');

@@ -19,11 +19,15 @@ interface Taken {
 
 export class SwitchOverlap {
   private taken: Taken[] = [];
-  /** Until when frames are remembered (performance.now() ms). */
-  private until = -Infinity;
+  /**
+   * Until when frames are remembered (performance.now() ms): a receiver need not ask takenElsewhere()
+   * after it, when the answer is always no.
+   */
+  until = -Infinity;
 
-  /** A switch begins: frames taken from now on are remembered. */
+  /** A switch begins: frames taken from now on are remembered (those of an earlier one are dropped). */
   begin(): void {
+    this.taken = [];
     this.until = Infinity;
   }
 

@@ -9,6 +9,12 @@ export interface Topics {
   error(camera: string): string;
 }
 
+/** Where one camera's answers go: its results and its refusals. */
+export interface CameraTopics {
+  readonly result: string;
+  readonly error: string;
+}
+
 export function topicsFor(prefix: string, node: string): Topics {
   const base = `${prefix}/${node}`;
   return {

@@ -3,7 +3,7 @@
  * hands on. Segments pay for these on every invoke (copies into and out of the runtime, or transfers to
  * the accelerator), so the latency strategy prices them.
  */
-import { byteSizeOf } from '../../tensors/dtype.js';
+import { byteSizeOf } from '../../tensors/tensor.js';
 import { consumers, producers } from '../graph.js';
 import type { Model } from '../types.js';
 import { segmentableSubgraph, travels } from './plan.js';

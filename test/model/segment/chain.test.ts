@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { analyzeChain, ChainError } from '../../../src/model/segment/chain.js';
-import { planSlab } from '../../../src/pipeline/slab-layout.js';
+import { planSlab } from '../../../src/pipeline/slabs.js';
 import { testDataPath } from '../../../src/testdata.js';
 import { chainSegmentOfFile, seg, spec } from '../../helpers/pipeline-specs.js';
 

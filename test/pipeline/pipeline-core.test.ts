@@ -1,7 +1,7 @@
-/** The runner's output stage on its own: items finished out of order (replicas) go out in push order. */
+/** The runner's core: its output on its own, items finished out of order (replicas) going out in push order. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OrderedOutput } from '../../src/pipeline/ordered-output.js';
+import { OrderedOutput } from '../../src/pipeline/pipeline-core.js';
 import type { Item } from '../../src/pipeline/stage.js';
 
 const item = (seq: number): Item => ({ seq, slab: new SharedArrayBuffer(8), pushedAt: 0 });
