@@ -149,7 +149,10 @@ export class FramePath {
     this.replies = new FrameReplies(log);
   }
 
-  /** From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a new pipeline serves). First called before any frame comes. */
+  /**
+   * From now on frames go to `serving`, and answers out on its connection; `resume` ends a pause() (a
+   * new pipeline serves). The daemon calls it first before any frame comes.
+   */
   serve(serving: Serving, resume: boolean): void {
     this.serving = serving;
     this.depth = queueDepthFor(serving.config.limits, serving.classifier.info.segments);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { analyzeChain, ChainError } from '../../../src/model/segment/chain.js';
-import { planSlab } from '../../../src/pipeline/slabs.js';
 import { testDataPath } from '../../../src/testdata.js';
 import { chainSegmentOfFile, seg, spec } from '../../helpers/pipeline-specs.js';
 
@@ -95,30 +94,4 @@ test("edgetpu_compiler's SSD segment sets chain; a mixed set fails naming the fi
   }
   const mixed = [files(2)[0]!, ...files(4).slice(1)].map(chainSegmentOfFile);
   assert.throws(() => analyzeChain(mixed), (err: unknown) => err instanceof ChainError && err.message.includes('segment_0_of_2'));
-});
-
-test('the slab plan never overlaps tensors alive at once, and reuses bytes of dead ones', () => {
-  const big = (name: string) => spec(name, [1000]);
-  const chain = analyzeChain([
-    { name: 'a', inputs: [big('in')], outputs: [big('x'), big('skip')] },
-    { name: 'b', inputs: [big('x')], outputs: [big('y')] },
-    { name: 'c', inputs: [big('y')], outputs: [big('z')] },
-    { name: 'd', inputs: [big('z'), big('skip')], outputs: [big('out')] },
-  ]);
-  const layout = planSlab(chain);
-  const names = [...chain.tensors.keys()];
-  for (const a of names) {
-    for (const b of names) {
-      if (a >= b) continue;
-      const ta = chain.tensors.get(a)!;
-      const tb = chain.tensors.get(b)!;
-      const together = ta.producer <= tb.lastUse && tb.producer <= ta.lastUse;
-      const pa = layout.placements.get(a)!;
-      const pb = layout.placements.get(b)!;
-      const apart = pa.byteOffset + pa.byteSize <= pb.byteOffset || pb.byteOffset + pb.byteSize <= pa.byteOffset;
-      if (together) assert.ok(apart, `${a} and ${b} are alive together but overlap`);
-      assert.equal(pa.byteOffset % 64, 0);
-    }
-  }
-  assert.ok(layout.byteSize < names.length * 1024, `no reuse: ${layout.byteSize} bytes for ${names.length} tensors`);
 });
