@@ -30,6 +30,20 @@ export interface ImageToTensorOptions {
 }
 
 const FORMATS = new Set(['jpeg', 'png', 'webp']);
+const JPEG = [0xff, 0xd8, 0xff];
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const RIFF = [0x52, 0x49, 0x46, 0x46];
+const WEBP = [0x57, 0x45, 0x42, 0x50];
+
+const startsWith = (bytes: Uint8Array, signature: readonly number[], at = 0) => signature.every((b, i) => bytes[at + i] === b);
+
+/**
+ * Whether `bytes` start as an accepted format does. Those go straight to decoding; only the others pay
+ * for sharp's separate header read (a round trip through libuv's pool), which names their format.
+ */
+function acceptedSignature(bytes: Uint8Array): boolean {
+  return startsWith(bytes, JPEG) || startsWith(bytes, PNG) || (startsWith(bytes, RIFF) && startsWith(bytes, WEBP, 8));
+}
 const DEFAULT_MAX_PIXELS = 64 * 1024 * 1024;
 
 /** The height and width of an NHWC (batch 1) or HWC image tensor with 3 channels. */
@@ -57,9 +71,11 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, options
   let pixels: Buffer;
   try {
     const image = sharp(bytes, { limitInputPixels: limit, failOn: 'error' });
-    const meta = await image.metadata();
-    if (!meta.format || !FORMATS.has(meta.format)) {
-      throw new ImageInputError(`${source}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG or WebP)`);
+    if (!acceptedSignature(bytes)) {
+      const meta = await image.metadata();
+      if (!meta.format || !FORMATS.has(meta.format)) {
+        throw new ImageInputError(`${source}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG or WebP)`);
+      }
     }
     pixels = await image
       .flatten({ background: '#000000' })

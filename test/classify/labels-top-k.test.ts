@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { LabelsError, parseLabels, readLabels } from '../../src/classify/labels.js';
 import { fitLabels, labelCount } from '../../src/classify/labels-fit.js';
 import { classCount, topK } from '../../src/classify/top-k.js';
+import { below, prng } from '../helpers/seeded.js';
 import type { TensorSpec } from '../../src/tensors/tensor.js';
 import { testDataPath } from '../../src/testdata.js';
 
@@ -98,6 +99,20 @@ describe('topK', () => {
     const top = topK(new Int8Array([-128, 5, 5, 7, -100]), spec, 10);
     assert.deepEqual(top.map((c) => [c.index, c.score, c.raw]), [[3, 67.5, 7], [1, 66.5, 5], [2, 66.5, 5], [4, 14, -100], [0, 0, -128]]);
     assert.ok(top.every((c) => c.label === undefined));
+  });
+
+  it('agrees with sorting every score, on many random outputs full of ties, for every k', () => {
+    const random = prng(18);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + below(random, 40);
+      const spec: TensorSpec = { name: 'p', dtype: 'uint8', shape: [1, n], byteSize: n };
+      // Few distinct values, so most scores tie.
+      const output = Uint8Array.from({ length: n }, () => below(random, 6));
+      const sorted = [...output.keys()].sort((a, b) => output[b]! - output[a]! || a - b);
+      for (const k of [1, 3, n, n + 2]) assert.deepEqual(topK(output, spec, k).map((c) => c.index), sorted.slice(0, k), `n ${n}, k ${k}: ${output}`);
+    }
+    const wide: TensorSpec = { name: 'w', dtype: 'int64', shape: [3], byteSize: 24 };
+    assert.deepEqual(topK(new BigInt64Array([5n, -2n, 9n]), wide, 2).map((c) => c.raw), [9, 5]);
   });
 
   it('takes float outputs as they are', () => {

@@ -104,6 +104,14 @@ describe('imageToTensor', () => {
     await expectImageError(imageToTensor(jpeg.subarray(0, jpeg.length * 0.6), spec('uint8')), /cannot decode/);
   });
 
+  it("decodes JPEG, PNG and WebP without sharp's separate header read; other bytes get it, to be named", async (t) => {
+    const metadata = t.mock.method(sharp.prototype, 'metadata');
+    for (const format of ['jpeg', 'png', 'webp'] as const) await imageToTensor(await solid(format, [9, 9, 9, 255]), spec('uint8'));
+    assert.equal(metadata.mock.callCount(), 0);
+    await expectImageError(imageToTensor(await solid('gif', [0, 0, 0, 255]), spec('uint8')), /gif images are not accepted/);
+    assert.equal(metadata.mock.callCount(), 1);
+  });
+
   it('refuses tensors that are not RGB images or not of an image type', async () => {
     await expectImageError(imageToTensor(await solid('png', [0, 0, 0, 255]), { ...spec('uint8'), shape: [1, 1001] }), /not an RGB image/);
     await expectImageError(imageToTensor(await solid('png', [0, 0, 0, 255]), { ...spec('uint8'), shape: [2, 4, 6, 3] }), /not an RGB image/);
