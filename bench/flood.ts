@@ -1,7 +1,10 @@
 /**
- * A minute of flooding (issue 18): 4 cameras send 640x480 JPEGs as fast as the broker takes them, for
- * 60 s after 10 s of warm-up, to the daemon (mobilenet_v2 in 2 segments) in each case: CPU inference,
- * stand-in accelerators that take the real segments' CPU time, and stand-ins that take none. Says
+ * A minute of flooding (issue 18): 4 cameras send 640x480 JPEGs for 60 s after 10 s of warm-up to the
+ * daemon (mobilenet_v2 in 2 segments) in each case: CPU inference, stand-in accelerators that take the
+ * real segments' CPU time, and stand-ins that take none. Each case twice: the cameras together send
+ * 1.5 times what the ceiling allows (a third of the frames must be dropped, as real cameras overload an
+ * appliance), and as fast as the broker takes them (a stress: hundreds of frames a second that the
+ * daemon must still receive to drop them, on the same cores as the simulated cameras). Says
  * whether the daemon's RSS stays flat (its peak in no 10 s window more than 10% above the first's),
  * the frame-to-result p50 and p99, and what the daemon answers against its ceiling, measured alone just
  * before on the same machine: for CPU inference cores / (decode CPU ms + inference CPU ms per frame),
@@ -14,13 +17,15 @@ import { removeSegments } from '../test/helpers/segment-files.js';
 import type { BenchModule, BenchOptions } from './lib/bench.js';
 import { cameraFrames } from './lib/camera-frames.js';
 import { perSecond, presentStandIns, runScenario, standInInference, type Inference } from './lib/daemon-scenario.js';
-import { decodeFrames } from './lib/decode-frames.js';
+import { sharpRate } from './lib/decode-frames.js';
 import { profiledMobilenet, writeLatencySplit } from './lib/mobilenet-configs.js';
 import { percentile, stream } from './lib/stream.js';
 
 const CAMERAS = 4;
 /** As in the e2e bench: on an appliance the cameras are other machines. */
 const CAMERAS_NICE = 10;
+/** How many times the ceiling's frame rate the cameras send in the paced flood. */
+const OVERLOAD = 1.5;
 /** RSS whose peaks never rise more than this fraction above the first window's counts as flat (issue 18). */
 const FLAT = 0.1;
 /** RSS peaks are compared per window of this many seconds: within one, the garbage collector's sawtooth. */
@@ -46,12 +51,11 @@ const bench: BenchModule = {
     const segmentFiles = await writeLatencySplit(await profiledMobilenet(), 2);
     const broker = await Mosquitto.start();
     try {
-      // The ceilings' parts, each alone: inference (the bare pipeline) and decoding (sharp, `cores` at a time).
+      // The ceilings' parts, each alone: inference (the bare pipeline) and decoding (sharp at its best).
       const bare = await stream(segmentFiles, {}, items);
-      const decoded = await decodeFrames(frames, items, cores);
+      const sharp = await sharpRate(frames, items, cores);
       const inferenceCpuMs = bare.cpuMsPerItem;
-      const decodeCpuMs = decoded.cpuMs / items;
-      const sharpRate = items / decoded.seconds;
+      const decodeCpuMs = sharp.cpuMsPerFrame;
       const cpuCeiling = (cores * 1000) / (decodeCpuMs + inferenceCpuMs);
       const delays = bare.runner.stats().segments.map((s) => s.busyMsMean);
       // Each case's ceiling: with CPU inference the CPU time per frame; with accelerators sharp's rate,
@@ -70,45 +74,54 @@ const bench: BenchModule = {
         let ceiling = { rate: cpuCeiling, of: 'CPU-time ceiling' };
         if (c.inference.standIn) {
           const pipelineRate = (await stream(c.inference.segments, {}, items)).itemsPerSecond;
-          ceiling = pipelineRate < sharpRate ? { rate: pipelineRate, of: 'bare pipeline' } : { rate: sharpRate, of: 'sharp decode+resize' };
+          ceiling = pipelineRate < sharp.rate ? { rate: pipelineRate, of: 'bare pipeline' } : { rate: sharp.rate, of: 'sharp decode+resize' };
         }
-        const r = await runScenario(broker, segmentFiles, c.inference, { cameras: CAMERAS, fps: 0, seconds, warmupSeconds, camerasNice: CAMERAS_NICE });
-        const peaks = windowPeaks(r.rss, warmupSeconds, seconds);
-        const first = peaks[0] ?? NaN;
-        // Growth, not drops: the daemon gives freed native memory back every 30 s (memory-trim.ts), so later peaks may be lower.
-        const growth = Math.max(...peaks.map((v) => v - first)) / first;
-        // What the simulated cameras and the broker took of the cores; on an appliance the cameras are other machines.
-        const coresLeft = cores - r.cpu.broker - r.cpu.cameras;
-        rows.push({
-          inference: c.label,
-          'frames/s offered': r.publishedPerSecond,
-          'results/s': r.resultsPerSecond,
-          ceiling: `${ceiling.rate.toFixed(1)} (${ceiling.of})`,
-          'x ceiling': r.resultsPerSecond / ceiling.rate,
-          // A pipeline-bound ceiling does not scale with the cores; a CPU-bound one does.
-          'x ceiling on cores left': ceiling.of === 'bare pipeline' ? '' : (r.resultsPerSecond / ceiling.rate) * (cores / coresLeft),
-          'p50 ms': percentile(r.latencies, 50),
-          'p99 ms': percentile(r.latencies, 99),
-          [`RSS peak per ${WINDOW_S} s MB`]: peaks.map((v) => v.toFixed(0)).join(' '),
-          'most growth': `${(100 * growth).toFixed(1)}%`,
-          flat: growth <= FLAT ? 'yes' : 'no',
-          errors: r.errors,
-          'CPU daemon': r.cpu.daemon,
-          'CPU broker': r.cpu.broker,
-          'CPU cameras': r.cpu.cameras,
-        });
-        rssLines.push({ label: c.label, points: r.rss.map((x) => [x.t, x.value]), colourIndex: index });
-        latencyLines.push({ label: `p99, ${c.label}`, points: perSecond(r.latencyOverTime, 99), colourIndex: index });
+        const floods = [
+          { label: `${OVERLOAD}x the ceiling`, fps: Math.ceil((OVERLOAD * ceiling.rate) / CAMERAS) },
+          { label: 'as fast as the broker takes them', fps: 0 },
+        ];
+        for (const [f, flood] of floods.entries()) {
+          const r = await runScenario(broker, segmentFiles, c.inference, { cameras: CAMERAS, fps: flood.fps, seconds, warmupSeconds, camerasNice: CAMERAS_NICE });
+          const peaks = windowPeaks(r.rss, warmupSeconds, seconds);
+          const first = peaks[0] ?? NaN;
+          // Growth, not drops: the daemon gives freed native memory back every 30 s (memory-trim.ts), so later peaks may be lower.
+          const growth = Math.max(...peaks.map((v) => v - first)) / first;
+          // What the simulated cameras and the broker took of the cores; on an appliance the cameras are other machines.
+          const coresLeft = cores - r.cpu.broker - r.cpu.cameras;
+          rows.push({
+            inference: c.label,
+            'cameras send': flood.fps > 0 ? `${flood.label}, ${CAMERAS} x ${flood.fps} fps` : flood.label,
+            'frames/s offered': r.publishedPerSecond,
+            'results/s': r.resultsPerSecond,
+            ceiling: `${ceiling.rate.toFixed(1)} (${ceiling.of})`,
+            'x ceiling': r.resultsPerSecond / ceiling.rate,
+            // A pipeline-bound ceiling does not scale with the cores; a CPU-bound one does.
+            'x ceiling on cores left': ceiling.of === 'bare pipeline' ? '' : (r.resultsPerSecond / ceiling.rate) * (cores / coresLeft),
+            'p50 ms': percentile(r.latencies, 50),
+            'p99 ms': percentile(r.latencies, 99),
+            [`RSS peak per ${WINDOW_S} s MB`]: peaks.map((v) => v.toFixed(0)).join(' '),
+            'most growth': `${(100 * growth).toFixed(1)}%`,
+            flat: growth <= FLAT ? 'yes' : 'no',
+            errors: r.errors,
+            'CPU ms/result daemon': (1000 * r.cpu.daemon) / r.resultsPerSecond,
+            'CPU daemon': r.cpu.daemon,
+            'CPU broker': r.cpu.broker,
+            'CPU cameras': r.cpu.cameras,
+          });
+          const line = `${c.label}, ${flood.fps > 0 ? flood.label : 'broker-limited'}`;
+          rssLines.push({ label: line, points: r.rss.map((x) => [x.t, x.value]), colourIndex: index, dashed: f > 0 });
+          latencyLines.push({ label: `p99, ${line}`, points: perSecond(r.latencyOverTime, 99), colourIndex: index, dashed: f > 0 });
+        }
       }
       return [
         {
           title: `a ${seconds} s flood (${seconds - warmupSeconds} s measured): ${CAMERAS} cameras, 640x480 JPEGs, mobilenet_v2 in 2 segments (latency)`,
           rows,
           notes: [
-            `ceilings, measured alone just before: CPU-time ceiling = ${cores} cores / (decode ${decodeCpuMs.toFixed(2)} + inference ${inferenceCpuMs.toFixed(2)} CPU ms per frame), each measured alone just before (sharp decode+resize ${cores} at a time over ${items} frames; the bare pipeline over ${items} items); sharp decode+resize = ${sharpRate.toFixed(1)} frames/s; the bare pipeline on the case's stand-ins over ${items} items.`,
+            `ceilings, measured alone just before: CPU-time ceiling = ${cores} cores / (decode ${decodeCpuMs.toFixed(2)} + inference ${inferenceCpuMs.toFixed(2)} CPU ms per frame), each measured alone just before (sharp decode+resize over ${items} frames at its best, ${sharp.parallel} at a time of ${cores}, ${2 * cores} and ${3 * cores}; the bare pipeline over ${items} items); sharp decode+resize = ${sharp.rate.toFixed(1)} frames/s; the bare pipeline on the case's stand-ins over ${items} items.`,
             `RSS sampled every 250 ms; its peak in each ${WINDOW_S} s window after ${warmupSeconds} s of warm-up (within a window the garbage collector's sawtooth); flat = no peak more than ${100 * FLAT}% above the first window's (issue 18; lower peaks come from the daemon's malloc trim every 30 s). p50/p99 = frame published to its result received, frames sent after warm-up.`,
             `x ceiling on cores left = x ceiling x cores / (cores - what the broker and the simulated cameras used): the ceiling on the cores the daemon had (blank where the pipeline, not the cores, sets the ceiling).`,
-            `cameras: a child process at nice ${CAMERAS_NICE} on the same cores, each camera sending its next frame once the broker acknowledges the last (QoS 1); the broker on the same cores too.`,
+            `cameras: a child process at nice ${CAMERAS_NICE} on the same cores, the broker on the same cores too. ${OVERLOAD}x the ceiling: each camera paced at its share of ${OVERLOAD} times the case's ceiling (the line in the charts); as fast as the broker takes them: each camera sending its next frame once the broker acknowledges the last (QoS 1; dashed in the charts).`,
           ],
           charts: [
             { kind: 'lines', title: `Daemon RSS over a ${seconds} s flood`, xLabel: 'seconds since the cameras started', yLabel: 'MB', series: rssLines },

@@ -18,3 +18,17 @@ export async function decodeFrames(frames: readonly Buffer[], count: number, par
   const used = process.cpuUsage(cpu);
   return { seconds: (performance.now() - start) / 1000, cpuMs: (used.user + used.system) / 1000 };
 }
+
+/**
+ * sharp's decode+resize rate on this machine: the best of `cores`, 2 x `cores` and 3 x `cores` frames
+ * at a time (`count` each), since with only `cores` at a time the cores idle while each frame's work
+ * passes between threads. With the CPU ms per frame of that run.
+ */
+export async function sharpRate(frames: readonly Buffer[], count: number, cores: number, spec = MOBILENET_INPUT): Promise<{ rate: number; cpuMsPerFrame: number; parallel: number }> {
+  let best = { rate: 0, cpuMsPerFrame: NaN, parallel: 0 };
+  for (const parallel of [cores, 2 * cores, 3 * cores]) {
+    const { seconds, cpuMs } = await decodeFrames(frames, count, parallel, spec);
+    if (count / seconds > best.rate) best = { rate: count / seconds, cpuMsPerFrame: cpuMs / count, parallel };
+  }
+  return best;
+}
