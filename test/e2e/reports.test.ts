@@ -58,6 +58,9 @@ describe('daemon reports', () => {
     const stats = json(await observer.next((s) => s.topic === topics.stats));
     assert.deepEqual(Object.keys(stats.memory).sort(), ['arrayBuffers', 'external', 'heapTotal', 'heapUsed', 'rss']);
     assert.ok(stats.memory.rss > stats.memory.heapUsed);
+    // The main thread's garbage collections since the last stats message (how many there were depends on V8).
+    assert.deepEqual(Object.keys(stats.gc).sort(), ['major', 'minor', 'ms']);
+    for (const n of Object.values(stats.gc)) assert.ok(typeof n === 'number' && n >= 0, JSON.stringify(stats.gc));
   });
 
   it('says in stats where a frame\'s time went, step by step, over the frames since the last stats message', async (t) => {

@@ -3,6 +3,7 @@
  * status (so a dashboard joining late sees the current state), and periodic per-camera stats; plus the
  * one-line summary systemd shows as STATUS.
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './frame-intake.js';
@@ -34,6 +35,7 @@ export interface PipelineHealth {
 export class StatusReports {
   private readonly startedAt = new Date();
   private statsAt = performance.now();
+  private readonly gc = new GcPauses();
 
   /** performance.now() of the last stats (or of the start). */
   get lastStatsAt(): number {
@@ -98,10 +100,51 @@ export class StatusReports {
       frameMs,
       pipeline,
       memory: memoryMiB(),
+      gc: this.gc.take(),
       mqtt: { connected: mqtt.connected, protocolVersion: mqtt.protocolVersion, reconnects: mqtt.reconnects, buffered: mqtt.buffered, droppedResults: mqtt.dropped },
     };
     session.publish({ topic: topics.stats, payload: JSON.stringify(payload), qos: 0, properties: { contentType: 'application/json' } });
     return { fps, droppedFps };
+  }
+
+  /** Stops counting garbage collections (the daemon has stopped). */
+  close(): void {
+    this.gc.close();
+  }
+}
+
+/**
+ * The main thread's garbage-collection pauses, counted until taken. A flood of frames allocates tens of
+ * MB/s of short-lived buffers, which can keep V8 in back-to-back mark-compacts (docs/benchmarks.md);
+ * `major` per interval shows it on a running appliance.
+ */
+export class GcPauses {
+  private major = 0;
+  private minor = 0;
+  private ms = 0;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // Node puts the kind in `detail`, which its typings for this entry leave out.
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.major++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) this.minor++;
+      this.ms += entry.duration;
+    }
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Mark-compacts, scavenges and the ms of every pause (incremental marking steps too) since the last take. */
+  take(): { major: number; minor: number; ms: number } {
+    const taken = { major: this.major, minor: this.minor, ms: round(this.ms) };
+    this.major = this.minor = this.ms = 0;
+    return taken;
+  }
+
+  close(): void {
+    this.observer.disconnect();
   }
 }
 

@@ -208,6 +208,7 @@ export class Daemon {
     this.leases.releaseAll();
     // The retained status says `stopped` too, before availability does, so the two never disagree.
     this.publishStatus();
+    this.reports.close();
     await this.connection.session.stop();
   }
 
