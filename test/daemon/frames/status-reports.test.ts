@@ -17,18 +17,23 @@ function nextScavenge(): Promise<void> {
   });
 }
 
+/** Makes short-lived objects until V8 has scavenged; observers made before this one have the entry by then. */
+async function churnUntilScavenge(): Promise<void> {
+  let seen = false;
+  void nextScavenge().then(() => (seen = true));
+  const sink: unknown[] = [];
+  while (!seen) {
+    for (let i = 0; i < 10_000; i++) sink[i % 64] = { i, text: `frame ${i}` };
+    await turn();
+  }
+}
+
 describe('GcPauses', () => {
   it('counts the scavenges and pause time since the last take, then starts again from zero', async (t) => {
     const pauses = new GcPauses();
     t.after(() => pauses.close());
-    let seen = false;
-    void nextScavenge().then(() => (seen = true));
-    // Short-lived objects until V8 scavenges; the counter observed first, so it has the entry by then.
-    const sink: unknown[] = [];
-    while (!seen) {
-      for (let i = 0; i < 10_000; i++) sink[i % 64] = { i, text: `frame ${i}` };
-      await turn();
-    }
+    await churnUntilScavenge();
+    await turn();
     const taken = pauses.take();
     assert.ok(taken.minor >= 1, JSON.stringify(taken));
     assert.ok(taken.ms > 0, JSON.stringify(taken));
@@ -38,13 +43,7 @@ describe('GcPauses', () => {
   it('counts nothing once closed', async () => {
     const pauses = new GcPauses();
     pauses.close();
-    let seen = false;
-    void nextScavenge().then(() => (seen = true));
-    const sink: unknown[] = [];
-    while (!seen) {
-      for (let i = 0; i < 10_000; i++) sink[i % 64] = { i, text: `frame ${i}` };
-      await turn();
-    }
+    await churnUntilScavenge();
     await turn();
     assert.deepEqual(pauses.take(), { major: 0, minor: 0, ms: 0 });
   });
