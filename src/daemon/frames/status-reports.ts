@@ -3,7 +3,7 @@
  * status (so a dashboard joining late sees the current state), and periodic per-camera stats; plus the
  * one-line summary systemd shows as STATUS.
  */
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { deviceTypeOf } from '../../devices/device.js';
 import type { ClassifierInfo } from './classifier.js';
 import type { Cameras, Counters } from './frame-intake.js';
@@ -113,6 +113,11 @@ export class StatusReports {
   }
 }
 
+/** A `gc` entry's kind (constants.NODE_PERFORMANCE_GC_*): Node puts it in `detail`, which its typings leave out. */
+export function gcKind(entry: PerformanceEntry): number | undefined {
+  return (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+}
+
 /**
  * The main thread's garbage-collection pauses, counted until taken. A flood of frames allocates tens of
  * MB/s of short-lived buffers, which can keep V8 in back-to-back mark-compacts (docs/benchmarks.md);
@@ -124,8 +129,7 @@ export class GcPauses {
   private ms = 0;
   private readonly observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      // Node puts the kind in `detail`, which its typings for this entry leave out.
-      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      const kind = gcKind(entry);
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.major++;
       else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) this.minor++;
       this.ms += entry.duration;

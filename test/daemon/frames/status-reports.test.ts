@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { GcPauses } from '../../../src/daemon/frames/status-reports.js';
+import { GcPauses, gcKind } from '../../../src/daemon/frames/status-reports.js';
 
 /** Resolves at the first scavenge V8 reports from now on. */
 function nextScavenge(): Promise<void> {
   return new Promise((resolve) => {
     const observer = new PerformanceObserver((list) => {
-      if (!list.getEntries().some((e) => (e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)) return;
+      if (!list.getEntries().some((e) => gcKind(e) === constants.NODE_PERFORMANCE_GC_MINOR)) return;
       observer.disconnect();
       resolve();
     });
