@@ -106,20 +106,19 @@ describe('daemon under fuzzed MQTT payloads', () => {
     await until(settled, () => `results ${carried.results}/${counts.answered} and errors ${carried.errors}/${counts.errors}`);
     // Then, per camera, a frame refused for its timestamp and a good one, sent last: once their error
     // event and result are back, so is everything the daemon published on those topics before them
-    // (in order, per topic), so nothing published twice can still be on its way.
+    // (in order, per topic), so nothing published twice can still be on its way. The good one goes
+    // after the error is back: sent at once it could displace the bad one, which is parsed (and
+    // refused) only when it leaves its slot.
     const SENTINEL = 1_000_000;
     const text = (s: Seen) => s.payload.toString();
-    const back = Promise.all(
-      CAMERAS.flatMap((c, i) => [
-        observer.next((s) => s.topic === topics.error(c) && text(s).includes(`sentinel-${c}`), 30_000),
-        observer.next((s) => s.topic === topics.result(c) && (JSON.parse(text(s)) as { sequence: number }).sequence === SENTINEL + i, 30_000),
-      ]),
-    );
     for (const [i, c] of CAMERAS.entries()) {
+      const refused = observer.next((s) => s.topic === topics.error(c) && text(s).includes(`sentinel-${c}`), 30_000);
       await observer.client.publishAsync(frameTopic(c), seeds.jpeg, { qos: 1, properties: { userProperties: { timestamp: `sentinel-${c}` } } });
+      await refused;
+      const answered = observer.next((s) => s.topic === topics.result(c) && (JSON.parse(text(s)) as { sequence: number }).sequence === SENTINEL + i, 30_000);
       await observer.client.publishAsync(frameTopic(c), seeds.jpeg, { qos: 1, properties: { userProperties: { sequence: String(SENTINEL + i) } } });
+      await answered;
     }
-    await back;
     tally();
     assert.deepEqual(carried, { results: counts.answered + CAMERAS.length, errors: counts.errors + CAMERAS.length });
     assert.deepEqual({ results: sum('answered'), errors: sum('errors') }, carried);

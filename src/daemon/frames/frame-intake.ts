@@ -1,10 +1,10 @@
 /**
- * Frames in, up to the moment one leaves for the classifier. An MQTT message becomes a camera frame:
- * raw JPEG/PNG bytes (what Home Assistant cameras and Frigate snapshots publish) or JSON
- * `{"image": "<base64>", "timestamp"?, "sequence"?}`, with the MQTT v5 properties that matter (user
- * properties timestamp and sequence, message expiry, response topic, correlation data), after cheap
- * checks only, before any decoding: size, emptiness, image signature. The frame then waits in its
- * camera's slot. The cameras of the running config: which topic feeds which, each one's slot, counters
+ * Frames in, up to the moment one leaves for the classifier. An MQTT message waits unparsed in its
+ * camera's slot and becomes a camera frame as it leaves: raw JPEG/PNG bytes (what Home Assistant
+ * cameras and Frigate snapshots publish) or JSON `{"image": "<base64>", "timestamp"?, "sequence"?}`,
+ * with the MQTT v5 properties that matter (user properties timestamp and sequence, message expiry,
+ * response topic, correlation data), after cheap checks only, before any decoding: size, emptiness,
+ * image signature. The cameras of the running config: which topic feeds which, each one's slot, counters
  * and answer topics, and whose turn it is to send a frame into the pipeline (so a busy camera cannot
  * starve the rest).
  */
@@ -213,6 +213,7 @@ export class FrameSlot<T> {
 }
 
 export interface Counters {
+  /** Messages on the camera's topics; each ends answered, dropped, expired or in errors (bad ones when parsed). */
   received: number;
   answered: number;
   expired: number;
@@ -221,11 +222,50 @@ export interface Counters {
   dropped: number;
 }
 
-/** A frame waiting in a slot, numbered by the camera when the sender did not number it. */
+/** A frame on its way into the pipeline, numbered by the camera when the sender did not number it. */
 export type QueuedFrame = Frame & { sequence: number };
 
+/**
+ * A message on a camera's topic as it waits in the camera's slot: only what costs nothing to read. It
+ * is parsed when it leaves the slot for the pipeline, so a frame that a newer one displaces costs no
+ * parsing (for a JSON frame, no JSON parse and no base64 decode of its image).
+ */
+export interface ArrivedFrame {
+  readonly message: IncomingMessage;
+  /** performance.now() at arrival. */
+  readonly receivedAt: number;
+  /** performance.now() after which the frame is stale (MQTT v5 message expiry). */
+  readonly expiresAt?: number;
+  /**
+   * The camera's number for a frame that can carry no number of its own: a raw image without a
+   * sequence user property. Given on arrival, so that gaps in a camera's numbers show dropped frames.
+   */
+  readonly cameraSequence?: number;
+}
+
+/** What a message on `cam`'s topic leaves in its slot, read at `now` (performance.now()). */
+export function arrived(cam: Camera, message: IncomingMessage, now: number): ArrivedFrame {
+  const { messageExpiryInterval: expiry, userProperties } = message.properties;
+  const numbered = userProperties?.sequence !== undefined || (message.payload.length > 0 && isJson(message));
+  return {
+    message,
+    receivedAt: now,
+    ...(expiry !== undefined && { expiresAt: now + expiry * 1000 }),
+    ...(!numbered && { cameraSequence: cam.nextSequence++ }),
+  };
+}
+
+/**
+ * Parses a frame leaving `cam`'s slot; throws BadFrameError as parseFrame does. A frame that gave no
+ * number of its own gets the camera's (a JSON one only now, when its body has been read).
+ */
+export function queuedFrame(cam: Camera, frame: ArrivedFrame, limits: IntakeLimits): QueuedFrame {
+  const parsed = parseFrame(cam.id, frame.message, limits, frame.receivedAt);
+  return { ...parsed, sequence: parsed.sequence ?? frame.cameraSequence ?? cam.nextSequence++ };
+}
+
 export class Camera {
-  readonly slot: FrameSlot<QueuedFrame>;
+  readonly slot: FrameSlot<ArrivedFrame>;
   readonly totals: Counters = { received: 0, answered: 0, expired: 0, errors: 0, dropped: 0 };
   /** Totals at the last stats tick, for per-interval rates. */
   lastTick: Counters = { ...this.totals };
@@ -290,7 +330,7 @@ export class Cameras {
   }
 
   /** The next camera in turn with a frame still worth classifying; expired frames are counted and skipped. */
-  next(): [Camera, QueuedFrame] | undefined {
+  next(): [Camera, ArrivedFrame] | undefined {
     const cams = [...this.byId.values()];
     for (let i = 0; i < cams.length; i++) {
       const cam = cams[(this.turn + i) % cams.length]!;

@@ -1,12 +1,12 @@
 /**
  * The way of a frame through the daemon: from its MQTT message into its camera's slot, then, while
  * the pipeline has room (`limits.queueDepth`, by default 2 x segments + 2), out of the slots camera by
- * camera into the classifier, and its answer (result or refusal) back out. Counts the frames the
+ * camera, parsed, into the classifier, and its answer (result or refusal) back out. Counts the frames the
  * pipeline finished, which is what the watchdog calls progress, and the time each step of a frame takes.
  */
 import type { Logger } from 'pino';
 import { InferenceError, PipelineDownError, type ClassifierInfo, type FrameResult } from './classifier.js';
-import { BadFrameError, isPublishTopic, parseFrame, type Camera, type Cameras, type QueuedFrame } from './frame-intake.js';
+import { BadFrameError, arrived, isPublishTopic, queuedFrame, type ArrivedFrame, type Camera, type Cameras, type QueuedFrame } from './frame-intake.js';
 import type { IncomingMessage, MqttSession, PublishProperties } from '../mqtt/mqtt-session.js';
 import { SwitchOverlap } from '../mqtt/switch-overlap.js';
 import { queueDepthFor } from './queue-depth.js';
@@ -172,8 +172,8 @@ export class FramePath {
 
   /**
    * Takes one MQTT message, as a session's message handler: a frame from the session in force (during
-   * a switch both may receive the same one: it counts once) goes to its camera's slot, a bad one is
-   * answered with an error, never thrown; other topics go to `other`.
+   * a switch both may receive the same one: it counts once) goes to its camera's slot unparsed; other
+   * topics go to `other`.
    */
   readonly accept = (message: IncomingMessage, from: MqttSession): void => {
     if (from !== this.serving.connection.session) return;
@@ -182,17 +182,9 @@ export class FramePath {
     const now = performance.now();
     // A field read, not a call, while no switch is on: the check costs a hash per frame only during one.
     if (this.stopped || (now <= this.overlap.until && this.overlap.takenElsewhere(from, message, now))) return;
-    try {
-      const frame = parseFrame(cam.id, message, this.serving.config.limits, now);
-      this.steps.add('parse', performance.now() - now);
-      cam.totals.received++;
-      cam.slot.put({ ...frame, sequence: frame.sequence ?? cam.nextSequence++ });
-      this.pump();
-    } catch (err) {
-      const bad = err instanceof BadFrameError ? err : undefined;
-      const reason = bad?.reason ?? String((err as Error).message ?? err);
-      this.replies.refused(this.serving, cam, reason, message.properties.responseTopic, message.properties.correlationData, bad?.sequence);
-    }
+    cam.totals.received++;
+    cam.slot.put(arrived(cam, message, now));
+    this.pump();
   };
 
   /** Starts frames while there is room in the pipeline, one camera after another. */
@@ -200,13 +192,31 @@ export class FramePath {
     while (!this.stopped && !this.paused && this.inFlight < this.depth) {
       const next = this.cameras.next();
       if (next === undefined) return;
-      const [cam, frame] = next;
+      const [cam, waiting] = next;
+      const frame = this.parse(cam, waiting);
+      if (frame === undefined) continue;
       this.inFlight++;
       void this.process(cam, frame).then((progressed) => {
         this.inFlight--;
         if (progressed) this.progress++;
         this.pump();
       });
+    }
+  }
+
+  /** The frame leaving its slot, parsed; a bad one is answered with an error, never thrown. */
+  private parse(cam: Camera, waiting: ArrivedFrame): QueuedFrame | undefined {
+    const started = performance.now();
+    try {
+      const frame = queuedFrame(cam, waiting, this.serving.config.limits);
+      this.steps.add('parse', performance.now() - started);
+      return frame;
+    } catch (err) {
+      const bad = err instanceof BadFrameError ? err : undefined;
+      const reason = bad?.reason ?? String((err as Error).message ?? err);
+      const { responseTopic, correlationData } = waiting.message.properties;
+      this.replies.refused(this.serving, cam, reason, responseTopic, correlationData, bad?.sequence);
+      return undefined;
     }
   }
 

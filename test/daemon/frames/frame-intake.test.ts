@@ -1,7 +1,7 @@
 /** Frames in (frames/frame-intake.ts): messages parsed into frames, and the cameras' slots, topics, turns, expiry, reloads. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadFrameError, Cameras, FrameSlot, parseFrame, type QueuedFrame } from '../../../src/daemon/frames/frame-intake.js';
+import { BadFrameError, Camera, Cameras, FrameSlot, arrived, parseFrame, queuedFrame, type ArrivedFrame } from '../../../src/daemon/frames/frame-intake.js';
 import { testDaemonConfig } from '../../helpers/daemon-config.js';
 import type { IncomingMessage } from '../../../src/daemon/mqtt/mqtt-session.js';
 
@@ -81,10 +81,38 @@ describe('frame intake', () => {
 
 const config = (yaml: string) => testDaemonConfig('mqtt://127.0.0.1:1', yaml);
 
-let sequence = 0;
-function frame(camera: string, expiresAt?: number): QueuedFrame {
-  return { camera, image: Buffer.from([0xff, 0xd8, 0xff]), sequence: ++sequence, timestamp: Date.now(), receivedAt: performance.now(), ...(expiresAt !== undefined && { expiresAt }) };
+function frame(camera: string, expiresAt?: number): ArrivedFrame {
+  return { message: { ...msg(JPEG), topic: `cam/${camera}` }, receivedAt: performance.now(), ...(expiresAt !== undefined && { expiresAt }) };
 }
+
+describe('frames waiting unparsed', () => {
+  const camera = () => new Camera('cam', { topics: ['t'] } as Camera['config'], 'newest');
+
+  it('numbers a raw frame without a sequence on arrival, and reads its expiry, without parsing it', () => {
+    const cam = camera();
+    const now = performance.now();
+    // Not an image at all: nothing on arrival looks at the payload beyond telling JSON from the rest.
+    const garbage = arrived(cam, msg('GIF89a', { messageExpiryInterval: 2 }), now);
+    assert.deepEqual({ ...garbage, message: undefined }, { message: undefined, receivedAt: now, expiresAt: now + 2000, cameraSequence: 1 });
+    assert.equal(arrived(cam, msg(JPEG), now).cameraSequence, 2);
+    assert.equal(arrived(cam, msg(JPEG, { userProperties: { sequence: '40' } }), now).cameraSequence, undefined, 'numbered by its sender');
+    assert.equal(arrived(cam, msg(JSON.stringify({ image: '' })), now).cameraSequence, undefined, 'JSON: its body may number it');
+    assert.equal(cam.nextSequence, 3);
+  });
+
+  it("parses a frame leaving the slot: its own sequence, else its arrival number, else (JSON) the camera's next", () => {
+    const cam = camera();
+    const now = performance.now();
+    const own = arrived(cam, msg(JPEG, { userProperties: { sequence: '40' } }), now);
+    const raw = arrived(cam, msg(JPEG), now);
+    const jsonOwn = arrived(cam, msg(JSON.stringify({ image: JPEG.toString('base64'), sequence: 9 })), now);
+    const json = arrived(cam, msg(JSON.stringify({ image: JPEG.toString('base64') })), now);
+    assert.deepEqual([own, raw, jsonOwn, json].map((f) => queuedFrame(cam, f, limits).sequence), [40, 1, 9, 2]);
+    const parsed = queuedFrame(cam, raw, limits);
+    assert.deepEqual([parsed.image, parsed.receivedAt, parsed.camera], [JPEG, now, 'cam']);
+    assert.throws(() => queuedFrame(cam, arrived(cam, msg('GIF89a'), now), limits), /not a JPEG or PNG image/);
+  });
+});
 
 describe('frame slot', () => {
   it('policy newest: a new frame displaces the waiting one, which is counted', () => {

@@ -39,8 +39,8 @@ class PublishLog {
 
 const message = (topic: string, payload: Buffer): IncomingMessage => ({ topic, payload, properties: {} });
 
-async function setUp() {
-  const config = await testDaemonConfig('mqtt://127.0.0.1:1', 'cameras: {front: cams/front}');
+async function setUp(limits = '') {
+  const config = await testDaemonConfig('mqtt://127.0.0.1:1', `cameras: {front: cams/front}\n${limits}`);
   const cameras = new Cameras();
   cameras.set(config);
   const other: IncomingMessage[] = [];
@@ -49,7 +49,7 @@ async function setUp() {
   const serving = (log: PublishLog): Serving => ({ config, classifier, connection: { session: log.session, topics: topicsFor(config.mqtt.topicPrefix, config.node) } });
   const current = new PublishLog();
   path.serve(serving(current), false);
-  return { config, path, other, current, serving };
+  return { config, cameras, classifier, path, other, current, serving };
 }
 
 describe('frame path', () => {
@@ -89,5 +89,24 @@ describe('frame path', () => {
     await next.until(2);
     assert.deepEqual(current.results(), [1, 2]);
     assert.deepEqual(next.results(), [3, 2], 'frame 1 skipped as taken by the old session; frame 2 after the switch is new');
+  });
+
+  it('parses a frame only when it leaves its slot: one displaced by a newer frame costs nothing, even if bad', async () => {
+    const { cameras, classifier, path, current } = await setUp('limits: {queueDepth: 1}');
+    const release = classifier.hold();
+    path.accept(message('cams/front', fakeJpeg(1)), current.session);
+    // Waits while frame 1 is in the pipeline, then is displaced: never parsed, so never refused.
+    path.accept(message('cams/front', Buffer.from('{"image": "not base64!"}')), current.session);
+    path.accept(message('cams/front', fakeJpeg(3)), current.session);
+    release();
+    await current.until(2);
+    assert.deepEqual(current.results(), [1, 3]);
+    const front = cameras.get('front')!;
+    assert.deepEqual([front.totals.received, front.slot.dropped, front.totals.errors], [3, 1, 0]);
+    // The same bad frame, taken from its slot, is refused with what is wrong with it.
+    path.accept(message('cams/front', Buffer.from('{"image": "not base64!"}')), current.session);
+    await current.until(3);
+    assert.match(JSON.parse(String(current.published[2]!.payload)).reason, /"image" is not valid base64/);
+    assert.deepEqual([front.totals.received, front.totals.errors, path.inFlight], [4, 1, 0]);
   });
 });
