@@ -3,8 +3,8 @@
  * each step measured alone in this process with the project's own code, so that a reader sees where
  * a frame's host time goes before any inference: MQTT receive (frames from the simulated cameras, a
  * child process, through a real mosquitto: every frame pays it, dropped ones too), parsing (only frames
- * that leave their camera's slot for the pipeline pay it; raw JPEG or JSON with base64), JPEG decode, resize and conversion (sharp),
- * the runner's hand-offs (pass-through stages: accelerators that take no time), top-k and the result
+ * that leave their camera's slot for the pipeline pay it; raw JPEG or JSON with base64), JPEG decode,
+ * resize and conversion (sharp), the runner's hand-offs (pass-through stages: accelerators that take no time), top-k and the result
  * published. CPU time is the whole process's (every thread: libvips', the executors'), per frame.
  */
 import { fork } from 'node:child_process';
@@ -146,19 +146,18 @@ async function budget({ quick }: BenchOptions): Promise<ReportSection> {
   const frames = await cameraFrames();
   const broker = await Mosquitto.start();
   try {
-    const steps = [
-      await receive(broker, quick ? 2 : 10),
-      await parse(frames, quick ? 500 : 5000, false),
-      await parse(frames, quick ? 200 : 2000, true),
-      await decode(frames, quick ? 100 : 600, 1),
-      await decode(frames, quick ? 100 : 600, os.availableParallelism()),
-      await handOffs(quick ? 1000 : 10_000),
-      await results(broker, quick ? 1000 : 10_000),
-    ];
+    const received = await receive(broker, quick ? 2 : 10);
+    const parsedRaw = await parse(frames, quick ? 500 : 5000, false);
+    const parsedJson = await parse(frames, quick ? 200 : 2000, true);
+    const decodedOne = await decode(frames, quick ? 100 : 600, 1);
+    const decodedAll = await decode(frames, quick ? 100 : 600, os.availableParallelism());
+    const handedOff = await handOffs(quick ? 1000 : 10_000);
+    const answered = await results(broker, quick ? 1000 : 10_000);
+    const steps = [received, parsedRaw, parsedJson, decodedOne, decodedAll, handedOff, answered];
     const perFrame = (s: Step) => s.cpuMs / s.frames;
     // A raw JPEG frame with one decode: the sequential one's cost is the budget's (the parallel line
     // shows what sharing changes, the JSON line what that format adds).
-    const counted = [steps[0]!, steps[1]!, steps[3]!, steps[5]!, steps[6]!];
+    const counted = [received, parsedRaw, decodedOne, handedOff, answered];
     const total = counted.reduce((n, s) => n + perFrame(s), 0);
     const cores = os.availableParallelism();
     return {
@@ -172,7 +171,7 @@ async function budget({ quick }: BenchOptions): Promise<ReportSection> {
       })),
       notes: [
         `budget: ${total.toFixed(2)} ms of CPU per frame (receive + raw parse + sequential decode + runner + result); ${cores} cores could host at most ${Math.round((cores * 1000) / total)} frames/s with accelerators that take no time, before the broker and the cameras take their share.`,
-        `a frame dropped in its slot (a newer one displaced it) costs the receive only: it is never parsed, which saves ${perFrame(steps[2]!).toFixed(3)} ms for a JSON frame.`,
+        `a frame dropped in its slot (a newer one displaced it) costs the receive only: it is never parsed, which saves ${perFrame(parsedJson).toFixed(3)} ms for a JSON frame.`,
         'CPU time is the whole process (all threads) over the step alone; the camera and mosquitto are other processes, not counted. The runner line includes the pass-through engines\' 150 KB copies in their workers.',
       ],
       charts: [
